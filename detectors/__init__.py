@@ -1,0 +1,1 @@
+"""Typology rules and scikit-learn anomaly detectors behind one interface."""

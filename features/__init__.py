@@ -1,0 +1,1 @@
+"""Vectorised account and graph-pattern features (the hot path)."""

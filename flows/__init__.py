@@ -1,0 +1,1 @@
+"""Prefect flows composing ingest, features, detectors and stores."""

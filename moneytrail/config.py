@@ -1,0 +1,103 @@
+"""One typed configuration for a moneytrail deployment.
+
+Defaults live in code; a TOML file overrides any subset of them::
+
+    seed = 7
+    [paths]
+    lake = "data/lake"
+    [alerts]
+    budget_share = 0.01
+
+Each package owns the model of its own knobs (``features.config``, ``detectors.config``,
+``synthetic_data.config``); this module composes them and adds paths, currency and the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from detectors.config import AlertConfig, DetectorConfig
+from features.config import FeatureConfig
+from synthetic_data.config import GeneratorConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsConfig(_Strict):
+    """Where the embedded deployment keeps its data."""
+
+    lake: Path = Path("data/lake")
+    db: Path = Path("data/moneytrail.duckdb")
+    generated: Path = Path("data/generated")
+
+
+#: Units of reporting currency per unit of each currency (ISO 4217; XBT for bitcoin).
+DEFAULT_RATES: dict[str, float] = {
+    "USD": 1.0,
+    "EUR": 1.08,
+    "GBP": 1.27,
+    "CAD": 0.73,
+    "AUD": 0.66,
+    "CHF": 1.13,
+    "JPY": 0.0067,
+    "CNY": 0.14,
+    "INR": 0.012,
+    "RUB": 0.011,
+    "MXN": 0.055,
+    "BRL": 0.18,
+    "COP": 0.00025,
+    "GTQ": 0.13,
+    "PAB": 1.0,
+    "ILS": 0.27,
+    "SAR": 0.27,
+    "XBT": 60000.0,
+}
+
+
+class CurrencyConfig(_Strict):
+    """Reporting currency and conversion rates used at ingest."""
+
+    reporting: str = "USD"
+    rates_to_reporting: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RATES))
+
+
+class Config(_Strict):
+    """The whole configuration; ``Config()`` is the embedded default deployment."""
+
+    seed: int = 20261125
+    paths: PathsConfig = PathsConfig()
+    currency: CurrencyConfig = CurrencyConfig()
+    generator: GeneratorConfig = GeneratorConfig()
+    features: FeatureConfig = FeatureConfig()
+    detectors: DetectorConfig = DetectorConfig()
+    alerts: AlertConfig = AlertConfig()
+
+    def fingerprint(self) -> str:
+        """Short, stable hash of every setting (stored beside scores and alerts)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be read or holds an invalid setting."""
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load ``path`` (TOML) over the defaults; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

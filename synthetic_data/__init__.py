@@ -1,0 +1,1 @@
+"""Synthetic transactions with planted, labelled laundering schemes."""
