@@ -141,8 +141,8 @@ ACCOUNT_SCORES = _versioned(
         pa.field("account_id", pa.string(), nullable=False),
         # Higher = more suspicious; comparable within one run.
         pa.field("score", pa.float64(), nullable=False),
-        # End of the trailing window in which the account reached this score.
-        pa.field("scored_at", _TS, nullable=False),
+        # The date whose end closes the trailing windows that produced this score.
+        pa.field("eval_date", pa.date32(), nullable=False),
         pa.field("top_typology", pa.string()),
         pa.field("reasons", pa.list_(pa.string())),
     ],
@@ -157,7 +157,7 @@ ALERTS = _versioned(
         pa.field("account_id", pa.string(), nullable=False),
         pa.field("typology", pa.string(), nullable=False),
         pa.field("score", pa.float64(), nullable=False),
-        pa.field("scored_at", _TS, nullable=False),
+        pa.field("eval_date", pa.date32(), nullable=False),
         pa.field("reasons", pa.list_(pa.string())),
     ],
 )

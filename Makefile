@@ -1,0 +1,46 @@
+# moneytrail: `make demo` for a first look, `make test` for the test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := data/demo
+SEED ?= 7
+
+# Prefect runs on a temporary local server; keep its state in the project and its telemetry off.
+export PREFECT_HOME := $(CURDIR)/.prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test test-slow lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "moneytrail needs Python 3.11+ (set PYTHON=...)"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+demo: $(STAMP)
+	rm -rf $(DEMO)
+	$(BIN)/moneytrail generate --preset demo --seed $(SEED) --out $(DEMO)/generated
+	$(BIN)/moneytrail ingest $(DEMO)/generated --format canonical --lake $(DEMO)/lake
+	$(BIN)/moneytrail run --lake $(DEMO)/lake --db $(DEMO)/moneytrail.duckdb
+	$(BIN)/moneytrail alerts --db $(DEMO)/moneytrail.duckdb --limit 20
+	@echo "outputs: $(DEMO)/generated (synthetic data + labels), $(DEMO)/lake (Parquet lake), $(DEMO)/moneytrail.duckdb (runs, account_scores, alerts)"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(DEMO) .pytest_cache .ruff_cache

@@ -1,0 +1,44 @@
+"""Shared fixtures: a Prefect test server for the suite, tiny generated data sets."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# Before prefect is imported anywhere: a throwaway home, no telemetry.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="moneytrail-prefect-"))
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for every flow test in the session (it takes ~12 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generator's ``tiny`` preset, written once per session."""
+    import synthetic_data
+
+    out = tmp_path_factory.mktemp("tiny") / "generated"
+    synthetic_data.generate("tiny", 11, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_lake(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny data set ingested into a fresh lake."""
+    from moneytrail.config import Config
+    from moneytrail.ingest import ingest
+
+    lake = tmp_path_factory.mktemp("lake") / "lake"
+    ingest(tiny_dataset, "canonical", lake, Config().currency)
+    return lake
