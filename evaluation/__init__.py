@@ -1,0 +1,1 @@
+"""Detection quality against ground truth: metrics, sweeps and reports."""

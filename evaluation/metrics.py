@@ -1,0 +1,101 @@
+"""Detection metrics against ground truth (generator labels or ingested labels).
+
+Conventions:
+- An instance of a scheme is *caught* when one of its originator or intermediary accounts is
+  alerted (beneficiaries alone do not count: they are often victims or unwitting payees).
+- An alert is *true* when its account takes part in any planted instance, in any role.
+- A false alert is attributed to the benign look-alike behaviour its account shows, if any.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+CATCHING_ROLES = ("originator", "intermediary")
+
+
+@dataclass(frozen=True)
+class DetectionReport:
+    """Headline numbers of one run against its labels."""
+
+    alerts: int
+    alerted_accounts: int
+    alert_precision: float
+    instance_recall: float
+    recall_by_typology: pl.DataFrame
+    false_alerts_by_behaviour: pl.DataFrame
+    account_average_precision: float | None
+    account_roc_auc: float | None
+
+
+def instance_recall_by_typology(alerted_accounts: pl.Series, labels: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Instances caught per typology: columns typology, instances, caught, recall."""
+    catchers = labels["instance_accounts"].filter(pl.col("role").is_in(CATCHING_ROLES))
+    caught = (
+        catchers.with_columns(pl.col("account_id").is_in(alerted_accounts.implode()).alias("alerted"))
+        .group_by("instance_id")
+        .agg(pl.col("alerted").any())
+    )
+    return (
+        labels["instances"]
+        .select("instance_id", "typology")
+        .join(caught, on="instance_id", how="left")
+        .group_by("typology")
+        .agg(pl.len().alias("instances"), pl.col("alerted").fill_null(False).sum().alias("caught"))
+        .with_columns((pl.col("caught") / pl.col("instances")).alias("recall"))
+        .sort("typology")
+    )
+
+
+def scheme_accounts(labels: dict[str, pl.DataFrame]) -> pl.Series:
+    """Every account that takes part in a planted instance, in any role."""
+    return labels["instance_accounts"]["account_id"].unique()
+
+
+def false_alerts_by_behaviour(alerted_accounts: pl.Series, labels: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """False alerts grouped by the benign look-alike their account shows (``none`` if it shows none)."""
+    false = alerted_accounts.filter(~alerted_accounts.is_in(scheme_accounts(labels).implode())).unique()
+    behaviours = labels["benign_behaviours"].select("account_id", "behaviour").unique()
+    return (
+        pl.DataFrame({"account_id": false})
+        .join(behaviours, on="account_id", how="left")
+        .with_columns(pl.col("behaviour").fill_null("none"))
+        .group_by("behaviour")
+        .agg(pl.col("account_id").n_unique().alias("false_alerts"))
+        .sort(["false_alerts", "behaviour"], descending=[True, False])
+    )
+
+
+def account_ranking_quality(scores: pl.DataFrame, labels: dict[str, pl.DataFrame]) -> tuple[float, float] | None:
+    """Average precision and ROC AUC of per-account ``score`` against scheme membership."""
+    truth = scores.select(
+        "score", pl.col("account_id").is_in(scheme_accounts(labels).implode()).cast(pl.Int8).alias("y")
+    )
+    if truth["y"].n_unique() < 2:
+        return None
+    return (
+        float(average_precision_score(truth["y"], truth["score"])),
+        float(roc_auc_score(truth["y"], truth["score"])),
+    )
+
+
+def evaluate(alerts: pl.DataFrame, scores: pl.DataFrame, labels: dict[str, pl.DataFrame]) -> DetectionReport:
+    """Score a run: ``alerts`` needs ``account_id``; ``scores`` has one ``score`` per account."""
+    alerted = alerts["account_id"].unique()
+    recall = instance_recall_by_typology(alerted, labels)
+    true_alerted = alerted.is_in(scheme_accounts(labels).implode()).sum()
+    ranking = account_ranking_quality(scores, labels)
+    total_instances = recall["instances"].sum()
+    return DetectionReport(
+        alerts=alerts.height,
+        alerted_accounts=alerted.len(),
+        alert_precision=true_alerted / alerted.len() if alerted.len() else 0.0,
+        instance_recall=recall["caught"].sum() / total_instances if total_instances else 0.0,
+        recall_by_typology=recall,
+        false_alerts_by_behaviour=false_alerts_by_behaviour(alerted, labels),
+        account_average_precision=ranking[0] if ranking else None,
+        account_roc_auc=ranking[1] if ranking else None,
+    )

@@ -1,0 +1,46 @@
+import polars as pl
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from evaluation.metrics import evaluate, instance_recall_by_typology
+
+
+@pytest.fixture
+def labels() -> dict[str, pl.DataFrame]:
+    return {
+        "instances": pl.DataFrame({"instance_id": ["i1", "i2", "i3"], "typology": ["fan_in", "fan_in", "cycle"]}),
+        "instance_accounts": pl.DataFrame(
+            {
+                "instance_id": ["i1", "i1", "i2", "i2", "i3", "i3"],
+                "account_id": ["a", "b", "c", "d", "e", "f"],
+                "role": ["originator", "beneficiary", "intermediary", "beneficiary", "originator", "intermediary"],
+            }
+        ),
+        "benign_behaviours": pl.DataFrame(
+            {"behaviour_id": ["b1", "b2"], "behaviour": ["payroll", "merchant"], "account_id": ["p", "m"]}
+        ),
+    }
+
+
+def test_instance_caught_only_through_originator_or_intermediary(labels) -> None:
+    # "b" and "d" are beneficiaries: alerting them catches nothing; "e" catches the cycle.
+    recall = instance_recall_by_typology(pl.Series(["b", "d", "e"]), labels)
+    assert recall.to_dicts() == [
+        {"typology": "cycle", "instances": 1, "caught": 1, "recall": 1.0},
+        {"typology": "fan_in", "instances": 2, "caught": 0, "recall": 0.0},
+    ]
+
+
+def test_report_by_hand(labels) -> None:
+    alerts = pl.DataFrame({"account_id": ["a", "c", "p", "x", "a"]})
+    scores = pl.DataFrame(
+        {"account_id": list("abcdefpmx"), "score": [0.9, 0.2, 0.8, 0.1, 0.3, 0.4, 0.7, 0.05, 0.6]}
+    )
+    report = evaluate(alerts, scores, labels)
+    assert (report.alerts, report.alerted_accounts) == (5, 4)
+    assert report.alert_precision == pytest.approx(2 / 4)
+    assert report.instance_recall == pytest.approx(2 / 3)
+    assert dict(report.false_alerts_by_behaviour.iter_rows()) == {"payroll": 1, "none": 1}
+    y = [1, 1, 1, 1, 1, 1, 0, 0, 0]
+    assert report.account_average_precision == pytest.approx(average_precision_score(y, scores["score"]))
+    assert report.account_roc_auc == pytest.approx(roc_auc_score(y, scores["score"]))
