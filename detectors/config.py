@@ -1,24 +1,97 @@
-"""Detector and alert settings."""
+"""Detector and alert settings.
+
+Rule thresholds are data: :class:`RuleSpec` lists the conditions of one typology scenario, so a
+TOML file (``[[detectors.rules]]``) or a sweep can replace or retune them without code changes.
+The default rule set is :data:`DEFAULT_RULES`; ``docs/DETECTORS.md`` explains every entry.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from detectors.default_rules import DEFAULT_RULES
+from detectors.rule_spec import Condition, RuleSpec
+
+__all__ = ["DEFAULT_RULES", "AlertConfig", "Condition", "DetectorConfig", "RuleSpec"]
 
 
-class DetectorConfig(BaseModel):
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DetectorConfig(_Strict):
     """Parameters of the detectors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    isolation_forest_trees: int = Field(default=200, ge=1)
+    #: Rule scenarios (see :data:`DEFAULT_RULES`); replace the tuple to sweep thresholds.
+    rules: tuple[RuleSpec, ...] = DEFAULT_RULES
+    #: Rules appended to ``rules`` (add a scenario without restating the defaults).
+    extra_rules: tuple[RuleSpec, ...] = ()
+    #: Names of rules to switch off (each must exist).
+    disabled_rules: tuple[str, ...] = ()
+    #: Names of rules shipped with ``enabled=False`` to switch on (each must exist).
+    enabled_rules: tuple[str, ...] = ()
+    #: Score of a rule that just meets its thresholds; severity fills the rest up to 1.
+    rule_floor: float = Field(default=0.5, gt=0.0, lt=1.0)
+    #: Cash reporting threshold and near-threshold floor, used in reason texts (keep them equal
+    #: to the feature engine's ``FeatureConfig``).
+    reporting_threshold: float = 10_000.0
+    near_threshold_floor: float = 0.8
+    #: Isolation-forest features (None: every numeric column except the keys).
+    anomaly_features: tuple[str, ...] | None = None
+    #: Peer-group column: one isolation forest per value (None: one model for everybody).
+    anomaly_group_by: str | None = "kind"
+    #: Peer groups with fewer rows are scored by a model fitted on all rows.
+    anomaly_min_group_rows: int = Field(default=200, ge=2)
+    #: Rows drawn (without replacement) to fit each forest; scoring always covers every row.
+    anomaly_max_fit_rows: int = Field(default=100_000, ge=2)
+    #: Parallel jobs per forest (None: 1, -1: all cores); results do not depend on it.
+    anomaly_n_jobs: int | None = None
+    #: Expected share of anomalies: the forest "fires" (predict == -1) on about this share.
+    anomaly_contamination: float = Field(default=0.01, gt=0.0, le=0.5)
+    #: Combiner weights (see docs/DETECTORS.md): anomaly percentile and extra typologies.
+    anomaly_weight: float = Field(default=0.2, ge=0.0, le=1.0)
+    multi_typology_weight: float = Field(default=0.1, ge=0.0, le=1.0)
+    #: Accounts without a rule hit score at most this (see docs/DETECTORS.md, Combiner).
+    anomaly_only_ceiling: float = Field(default=0.45, ge=0.0, lt=0.5)
+    #: Without a rule hit: weight of the near-miss proximity vs the anomaly percentile.
+    near_miss_weight: float = Field(default=0.9, ge=0.0, le=1.0)
+    #: Reasons kept per row.
+    max_reasons: int = Field(default=5, ge=1)
 
-    isolation_forest_trees: int = 200
+    @model_validator(mode="after")
+    def _check(self) -> DetectorConfig:
+        names = [r.name for r in (*self.rules, *self.extra_rules)]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate rule name(s): {dupes}")
+        for field in ("disabled_rules", "enabled_rules"):
+            unknown = sorted(set(getattr(self, field)) - set(names))
+            if unknown:
+                raise ValueError(f"{field} names unknown rule(s) {unknown}")
+        both = sorted(set(self.disabled_rules) & set(self.enabled_rules))
+        if both:
+            raise ValueError(f"rule(s) {both} are both enabled and disabled")
+        if self.anomaly_weight + self.multi_typology_weight > 1.0:
+            raise ValueError("anomaly_weight + multi_typology_weight must not exceed 1")
+        return self
+
+    def active_rules(self) -> list[RuleSpec]:
+        """``rules`` then ``extra_rules`` that are switched on, in configuration order."""
+        off, on = set(self.disabled_rules), set(self.enabled_rules)
+        return [
+            r for r in (*self.rules, *self.extra_rules) if (r.enabled or r.name in on) and r.name not in off
+        ]
 
 
-class AlertConfig(BaseModel):
+class AlertConfig(_Strict):
     """How many alerts a run may raise."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     #: Share of scored accounts that may be alerted in one run.
-    budget_share: float = 0.01
+    budget_share: float = Field(default=0.01, ge=0.0, le=1.0)
     #: Hard cap on alerts per run (None: no cap beyond the share).
-    budget_max: int | None = None
+    budget_max: int | None = Field(default=None, ge=0)
+    #: Minimum score for any alert.
+    min_score: float = 0.0
+    #: Per-typology minimum score (typology id -> score), on top of ``min_score``.
+    min_score_by_typology: dict[str, float] = Field(default_factory=dict)

@@ -82,6 +82,24 @@ def account_ranking_quality(scores: pl.DataFrame, labels: dict[str, pl.DataFrame
     )
 
 
+def instance_ranking_auc(scores: pl.DataFrame, labels: dict[str, pl.DataFrame]) -> float:
+    """ROC AUC of planted instances against background accounts.
+
+    An instance scores the maximum ``score`` of its accounts (any role); background accounts are
+    scored accounts that take part in no instance. 1.0 means every scheme outranks every
+    ordinary account, 0.5 is chance.
+    """
+    members = labels["instance_accounts"].select("instance_id", "account_id").unique()
+    instance_scores = (
+        members.join(scores.select("account_id", "score"), on="account_id", how="inner")
+        .group_by("instance_id")
+        .agg(pl.col("score").max())
+    )
+    background = scores.filter(~pl.col("account_id").is_in(members["account_id"].implode()))
+    y = [1] * instance_scores.height + [0] * background.height
+    return float(roc_auc_score(y, pl.concat([instance_scores["score"], background["score"]])))
+
+
 def evaluate(alerts: pl.DataFrame, scores: pl.DataFrame, labels: dict[str, pl.DataFrame]) -> DetectionReport:
     """Score a run: ``alerts`` needs ``account_id``; ``scores`` has one ``score`` per account."""
     alerted = alerts["account_id"].unique()

@@ -81,7 +81,7 @@ def _parse_date(value: str | None) -> date | None:
 @app.command()
 @_user_errors
 def generate(
-    preset: Annotated[str, typer.Option(help="Preset: tiny, demo or 10m.")] = "demo",
+    preset: Annotated[str | None, typer.Option(help="tiny, demo or 10m (default: the config's).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the config's seed).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("data/generated"),
     config: ConfigOption = None,
@@ -91,8 +91,11 @@ def generate(
     from moneytrail.config import load_config
 
     settings = load_config(config)
+    preset = preset or settings.generator.preset
     with console.status(f"generating preset {preset!r}..."):
-        summary = synthetic_data.generate(preset, settings.seed if seed is None else seed, out)
+        summary = synthetic_data.generate(
+            preset, settings.seed if seed is None else seed, out, settings.generator.overrides
+        )
     console.print(summary)
     console.print(f"wrote {out}/transactions.parquet, {out}/accounts.parquet, {out}/labels/")
 

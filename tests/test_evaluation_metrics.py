@@ -44,3 +44,14 @@ def test_report_by_hand(labels) -> None:
     y = [1, 1, 1, 1, 1, 1, 0, 0, 0]
     assert report.account_average_precision == pytest.approx(average_precision_score(y, scores["score"]))
     assert report.account_roc_auc == pytest.approx(roc_auc_score(y, scores["score"]))
+
+
+def test_instance_ranking_auc_by_hand(labels) -> None:
+    from evaluation.metrics import instance_ranking_auc
+
+    # Instances score i1=max(a,b)=0.9, i2=max(c,d)=0.3, i3=max(e,f)=0.2; background p=0.5, q=0.1.
+    scores = pl.DataFrame(
+        {"account_id": ["a", "b", "c", "d", "e", "f", "p", "q"], "score": [0.9, 0.1, 0.3, 0.0, 0.2, 0.1, 0.5, 0.1]}
+    )
+    # Pairs (instance > background): 0.9 beats both, 0.3 beats q, 0.2 beats q -> 4 of 6.
+    assert instance_ranking_auc(scores, labels) == pytest.approx(4 / 6)

@@ -1,0 +1,338 @@
+"""``compute_features``: wires the feature families into one plan.
+
+Execution: the encoded legs (see :mod:`features.prepare`) are materialised once because both
+the Polars plan and DuckDB read them; everything else is one lazy Polars plan collected at the
+end (DuckDB results are joined in as frames).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+from features import patterns
+from features.config import FeatureConfig
+from features.degrees import counterparty_events
+from features.duck import connection
+from features.entities import entity_columns, entity_features
+from features.exprs import DAILY_SUM_COLUMNS, leg_values, money_out
+from features.peers import SPIKE_AMOUNTS, SPIKE_SHORT, peer_zscore, spike, spike_columns
+from features.prepare import (
+    DAY_SPAN,
+    EPOCH,
+    REQUIRED_ACCOUNT_COLUMNS,
+    REQUIRED_TX_COLUMNS,
+    US_PER_DAY,
+    account_codes,
+    day_number,
+    encode,
+    eval_rows,
+    legs,
+    pack,
+    require_columns,
+)
+from features.registry import KEY_COLUMNS, SEGMENT_COLUMNS, feature_specs
+from features.windows import (
+    distinct_events,
+    distinct_lookups,
+    distinct_value,
+    running_totals,
+    window_lookups,
+)
+
+#: Window of the non-configurable ``*_30d`` features (income ratio, new counterparties).
+MONTH = 30
+NEW_COUNTERPARTIES = f"new_counterparties_{MONTH}d"
+#: Value of a missing segment (peer-group) string.
+UNKNOWN_SEGMENT = "unknown"
+
+
+def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """``num / den``, 0 where ``den`` is 0 or null."""
+    return pl.when(den > 0).then(num / den).otherwise(0.0).fill_null(0.0)
+
+
+def _window_features(config: FeatureConfig, w: int) -> list[pl.Expr]:
+    """Window-``w`` features from the totals looked up at ``D`` (no suffix) and ``D-w``."""
+
+    def diff(col: str) -> pl.Expr:
+        value = pl.col(col) - pl.col(f"{col}_m{w}")
+        return value.round(2).abs() if col.endswith("amount") else value.cast(pl.UInt32)
+
+    s = f"_{w}d"
+    inn, out = diff("in_amount"), diff("out_amount")
+    cd_count = diff("cash_deposit_count")
+    money = diff("in_count") + diff("out_count")
+    exprs = [
+        diff(c).alias(f"{c}{s}")
+        for c in (
+            "in_count",
+            "in_amount",
+            "out_count",
+            "out_amount",
+            "cash_deposit_count",
+            "cash_deposit_amount",
+            "cash_withdrawal_count",
+            "cash_withdrawal_amount",
+            "near_threshold_cash_count",
+        )
+    ]
+    exprs += [
+        _ratio(diff("near_threshold_cash_count"), cd_count).alias(f"near_threshold_cash_share{s}"),
+        _ratio(pl.min_horizontal(inn, out), pl.max_horizontal(inn, out)).alias(f"pass_through_ratio{s}"),
+        _ratio(diff("cross_border_out_amount"), out).alias(f"cross_border_out_share{s}"),
+        _ratio(diff("round_count"), money).alias(f"round_amount_share{s}"),
+        _ratio(diff("risk_weighted_out_amount"), out).alias(f"risk_weighted_cross_border_share{s}"),
+        diff("border_cash_withdrawal_count").alias(f"border_cash_withdrawal_count{s}"),
+        diff("border_cash_withdrawal_amount").alias(f"border_cash_withdrawal_amount{s}"),
+    ]
+    return exprs
+
+
+def _graph_edges(lg: pl.LazyFrame, start: int | None) -> pl.LazyFrame:
+    """Counterparty edges ``(acct, cp, day, outgoing)`` for the degree features.
+
+    With a nightly ``start`` day: edges from ``start`` on, plus, for each (account,
+    counterparty) pair among them that also traded before ``start``, one row per direction
+    with its last earlier day (enough to know "seen before" and where covers began).
+    """
+    edges = lg.filter(pl.col("cp").is_not_null()).select("acct", "cp", "day", "outgoing")
+    if start is None:
+        return edges
+    recent = edges.filter(pl.col("day") >= start)
+    earlier = (
+        edges.filter(pl.col("day") < start)
+        .join(recent.select("acct", "cp").unique(), on=["acct", "cp"], how="semi")
+        .group_by("acct", "cp", "outgoing")
+        .agg(pl.col("day").max())
+        .select("acct", "cp", "day", "outgoing")
+    )
+    return pl.concat([recent, earlier])
+
+
+def _activity_days(lg: pl.LazyFrame, start: int | None) -> pl.LazyFrame:
+    """Distinct active ``k`` = (account, day); before a nightly ``start`` only the last one."""
+    days = lg.select("acct", "day")
+    if start is not None:
+        days = pl.concat(
+            [
+                days.filter(pl.col("day") >= start),
+                days.filter(pl.col("day") < start).group_by("acct").agg(pl.col("day").max()),
+            ]
+        )
+    return days.select(pack(pl.col("acct"), pl.col("day")).alias("k")).unique()
+
+
+def _activity_gaps(activity: pl.LazyFrame, evals: pl.LazyFrame, longest: int) -> pl.LazyFrame:
+    """``days_since_previous_activity`` (gap before the latest active day <= D) and
+    ``reactivation_gap_days`` (gap before the first active day in the longest window)."""
+    same_acct = (pl.col("k") // DAY_SPAN) == (pl.col("k").shift(1) // DAY_SPAN)
+    days = (
+        activity.sort("k")
+        .with_columns(gap=pl.when(same_acct).then(pl.col("k") - pl.col("k").shift(1)).otherwise(0))
+        .rename({"k": "_k"})
+    )
+    return (
+        evals.select("k")
+        .join_asof(
+            days.rename({"gap": "days_since_previous_activity"}),
+            left_on="k",
+            right_on="_k",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .drop("_k")
+        .with_columns(_start=pl.col("k") - (longest - 1))
+        .join_asof(
+            days.rename({"gap": "_g"}),
+            left_on="_start",
+            right_on="_k",
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .with_columns(
+            reactivation_gap_days=pl.when(pl.col("_k") <= pl.col("k")).then(pl.col("_g")).otherwise(0)
+        )
+        .select("days_since_previous_activity", "reactivation_gap_days")
+        .with_columns(
+            pl.col("days_since_previous_activity", "reactivation_gap_days").fill_null(0).cast(pl.UInt32)
+        )
+    )
+
+
+def _account_attributes(accounts: pl.LazyFrame, codes: pl.LazyFrame) -> pl.LazyFrame:
+    """``acct``, ``account_id`` and the account attributes (null for accounts not in
+    ``accounts``; the first row wins for a duplicated id)."""
+    attributes = accounts.select(
+        "account_id", "kind", "sector", "region", "opened_at", "declared_monthly_income", "is_pep"
+    ).unique("account_id", keep="first")
+    return codes.join(attributes, on="account_id", how="left")
+
+
+def _static_features() -> list[pl.Expr]:
+    income = pl.col("declared_monthly_income").fill_null(0.0).clip(lower_bound=0.0)
+    opened_day = pl.col("opened_at").dt.epoch("us") // US_PER_DAY
+    return [
+        pl.when(opened_day.is_not_null())
+        .then((pl.col("eval_day") - opened_day).clip(lower_bound=0))
+        .otherwise(0)
+        .cast(pl.UInt32)
+        .alias("account_age_days"),
+        pl.col("is_pep").fill_null(False).cast(pl.UInt8).alias("is_pep"),
+        income.alias("declared_monthly_income"),
+        _ratio(pl.col(f"in_amount_{MONTH}d_raw"), income).alias(f"inflow_to_declared_income_{MONTH}d"),
+        _ratio(pl.col(f"cash_withdrawal_amount_{MONTH}d_raw"), income).alias(
+            f"cash_withdrawal_to_declared_income_{MONTH}d"
+        ),
+    ]
+
+
+def compute_features(
+    transactions: pl.LazyFrame,
+    accounts: pl.LazyFrame,
+    config: FeatureConfig,
+    as_of: dt.date | None = None,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pl.DataFrame:
+    """Compute every feature of :func:`features.registry.feature_specs` per account and date.
+
+    Parameters
+    ----------
+    transactions : polars.LazyFrame
+        Rows following ``schemas.TRANSACTIONS`` (at least the columns in
+        ``prepare.REQUIRED_TX_COLUMNS``).
+    accounts : polars.LazyFrame
+        Rows following ``schemas.ACCOUNTS``; accounts missing from it are still scored, with
+        segment ``"unknown"`` and zero static attributes.
+    config : FeatureConfig
+        Windows, thresholds and resources.
+    as_of : datetime.date, optional
+        Nightly run: one row per account active in the longest window ending ``as_of``
+        (transactions after the end of that day are ignored). ``None``: the whole history, one
+        row per account and history step in which it was active, in one vectorised pass.
+    con : duckdb.DuckDBPyConnection, optional
+        Connection for the DuckDB parts; by default a private one with
+        ``config.duckdb_memory_limit`` that spills to a temporary directory.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``account_id``, ``eval_date`` (Date), ``kind``, ``sector``, ``region``, then the
+        feature columns in registry order; no nulls; sorted by ``account_id, eval_date``.
+    """
+    require_columns(transactions, REQUIRED_TX_COLUMNS, "transactions")
+    require_columns(accounts, REQUIRED_ACCOUNT_COLUMNS, "accounts")
+    windows = tuple(config.windows_days)
+    longest = max(windows)
+    offsets = sorted({*windows, MONTH, SPIKE_SHORT})
+
+    codes = account_codes(transactions, accounts).collect()
+    tx_plan = encode(transactions, codes, config)
+    if as_of is not None:
+        tx_plan = tx_plan.filter(pl.col("day") <= day_number(as_of))
+    tx = tx_plan.collect()
+    if not tx["_ok"].all():  # 64-bit hash collision between two account ids: join exactly
+        tx = (
+            encode(transactions, codes, config, exact=True)
+            .filter(pl.col("day") <= (day_number(as_of) if as_of is not None else pl.col("day").max()))
+            .collect()
+        )
+    tx = tx.drop("_ok")
+    lg = legs(tx.lazy())
+    evals_df = eval_rows(lg, config, as_of).collect()
+    evals = evals_df.lazy()
+
+    # Nightly run: window features only read the last max(offsets) days; history matters only
+    # for "seen before" (new counterparties, activity gaps) and is compressed to one row per
+    # (account, counterparty, direction) and per account (see docs/FEATURES.md).
+    start = None if as_of is None else day_number(as_of) - max(offsets) + 1
+    recent_tx = tx.lazy() if start is None else tx.lazy().filter(pl.col("day") >= start)
+    recent = legs(recent_tx)
+    edges = _graph_edges(lg, start)
+    activity = _activity_days(lg, start)
+
+    deposits = recent_tx.filter(pl.col("is_cd") & pl.col("dst").is_not_null())
+    region_pairs = deposits.filter(pl.col("region_h").is_not_null()).select(
+        pl.col("dst").alias("acct"), pl.col("region_h").alias("key"), "day"
+    )
+    depositor_pairs = deposits.filter(pl.col("near") & pl.col("src").is_not_null()).select(
+        pl.col("dst").alias("acct"), pl.col("src").alias("key"), "day"
+    )
+    with connection(config, con) as duck:
+        degree_events = counterparty_events(duck, edges.collect(), windows)
+        pattern_frame = patterns.pattern_features(duck, tx, evals_df, config, as_of)
+
+    families = {
+        "cash_deposit_regions": distinct_events(region_pairs, windows, "cash_deposit_regions"),
+        "near_threshold_depositors": distinct_events(depositor_pairs, windows, "near_threshold_depositors"),
+    }
+    degree_totals = running_totals([degree_events.lazy()])
+    pieces = [
+        evals,
+        *window_lookups(
+            evals, recent.select("k", *leg_values()), DAILY_SUM_COLUMNS, DAILY_SUM_COLUMNS, offsets
+        ),
+        *[p for name, events in families.items() for p in distinct_lookups(evals, events, name, windows)],
+        *[
+            p
+            for d in ("in", "out")
+            for p in distinct_lookups(evals, degree_totals, f"fan_{d}_degree", windows, totals=True)
+        ],
+        *window_lookups(
+            evals, degree_totals, [NEW_COUNTERPARTIES], [NEW_COUNTERPARTIES], [MONTH], totals=True
+        ),
+        _activity_gaps(activity, evals, longest),
+    ]
+    frame = pl.concat(pieces, how="horizontal")
+    raw = [f"{c}_{w}d_raw" for c in SPIKE_AMOUNTS for w in (SPIKE_SHORT, MONTH)]
+    month = [
+        (pl.col(c) - pl.col(f"{c}_m{w}")).round(2).abs().alias(f"{c}_{w}d_raw")
+        for c in SPIKE_AMOUNTS
+        for w in (SPIKE_SHORT, MONTH)
+    ]
+    frame = frame.with_columns(
+        *month,
+        (pl.col(NEW_COUNTERPARTIES) - pl.col(f"{NEW_COUNTERPARTIES}_m{MONTH}")).cast(pl.UInt32),
+        *[e for w in windows for e in _window_features(config, w)],
+        *[distinct_value(n, w) for n in (*families, "fan_in_degree", "fan_out_degree") for w in windows],
+    )
+
+    specs = feature_specs(config)
+    static = {
+        "account_age_days",
+        "is_pep",
+        "declared_monthly_income",
+        f"inflow_to_declared_income_{MONTH}d",
+        f"cash_withdrawal_to_declared_income_{MONTH}d",
+    }
+    derived = {name for name, _, _ in spike_columns()} | {n for n in specs if n.endswith("_peer_z")}
+    entity = {name for name, _, _ in entity_columns(config)}
+    computed = [n for n in specs if n not in static | derived | entity and n not in pattern_frame.columns]
+    outflows = lg.filter(money_out()).select("acct", "cp", "day", "amount")
+    entity_frame = entity_features(
+        accounts, codes.lazy().select("acct", "account_id"), outflows, evals, config, as_of=as_of
+    )
+    frame = (
+        frame.select("acct", "eval_day", *computed, *raw)
+        .join(pattern_frame.lazy(), on=["acct", "eval_day"], how="left", maintain_order="left")
+        .join(entity_frame, on=["acct", "eval_day"], how="left", maintain_order="left")
+        .join(
+            _account_attributes(accounts, codes.lazy().select("acct", "account_id")),
+            on="acct",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            *_static_features(),
+            pl.col(list(SEGMENT_COLUMNS)).cast(pl.String).fill_null(UNKNOWN_SEGMENT),
+            *[spike(c, config) for c in SPIKE_AMOUNTS],
+            eval_date=(pl.lit(EPOCH) + pl.duration(days=pl.col("eval_day"))).cast(pl.Date),
+        )
+        .with_columns(peer_zscore(n.removesuffix("_peer_z"), config) for n in specs if n.endswith("_peer_z"))
+    )
+    # rows follow the evaluation keys: sorted by account code (= account_id order), then date
+    out = frame.select(*KEY_COLUMNS, *SEGMENT_COLUMNS, *[pl.col(name).fill_null(0) for name in specs])
+    return out.collect()

@@ -1,0 +1,81 @@
+"""End to end: generated data -> ingest -> the Prefect flow -> DuckDB, under Prefect's test harness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from evaluation.metrics import evaluate, instance_ranking_auc
+from flows.nightly import nightly_flow
+from moneytrail.cli import app
+from moneytrail.lake import read_labels
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _scores(db: Path, run_id: str) -> pl.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql("SELECT * FROM account_scores WHERE run_id = ?", params=[run_id]).pl()
+
+
+def _alerts(db: Path, run_id: str) -> pl.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.sql("SELECT * FROM alerts WHERE run_id = ?", params=[run_id]).pl()
+
+
+@pytest.fixture(scope="module")
+def history_run(tiny_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    db = tmp_path_factory.mktemp("db") / "moneytrail.duckdb"
+    return db, nightly_flow(lake=tiny_lake, db=db)
+
+
+def test_history_run_ranks_planted_schemes_above_background(history_run, tiny_dataset: Path) -> None:
+    db, summary = history_run
+    scores = _scores(db, summary.run_id)
+    labels = read_labels(tiny_dataset)
+    assert scores["account_id"].is_unique().all()
+    # A floor that random or broken scores (AUC ~0.5) cannot pass.
+    # A floor that random or broken scores (AUC ~0.5) cannot pass; measured ~0.97 on tiny seeds 11-13.
+    assert instance_ranking_auc(scores, labels) >= 0.9
+    report = evaluate(_alerts(db, summary.run_id), scores, labels)
+    assert report.alerts > 0 and report.alert_precision >= 0.7
+
+
+def test_history_run_records_alerts_and_lineage(history_run) -> None:
+    db, summary = history_run
+    with duckdb.connect(str(db), read_only=True) as con:
+        run = con.sql("SELECT * FROM runs WHERE run_id = ?", params=[summary.run_id]).pl().row(0, named=True)
+        alerts = con.sql("SELECT * FROM alerts WHERE run_id = ?", params=[summary.run_id]).pl()
+    assert run["mode"] == "history" and run["as_of"] is None
+    assert run["accounts_scored"] == summary.accounts_scored > 0
+    assert run["alerts"] == alerts.height == summary.alerts > 0
+    assert json.loads(run["summary"])["alerts_by_typology"] == summary.alerts_by_typology
+    assert len(run["input_partitions"]) > 20
+    assert alerts["alert_id"].is_unique().all()
+    assert alerts["config_hash"].unique().to_list() == [run["config_hash"]]
+    assert alerts["reasons"].list.len().min() >= 1
+
+
+def test_nightly_run_through_the_cli_is_deterministic(tiny_lake: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    last_day = max(p.name for p in (tiny_lake / "transactions").iterdir() if p.name.startswith("date="))
+    as_of = last_day.removeprefix("date=")
+    results = []
+    for name in ("a", "b"):
+        db = tmp_path / f"{name}.duckdb"
+        outcome = runner.invoke(app, ["run", "--lake", str(tiny_lake), "--db", str(db), "--as-of", as_of])
+        assert outcome.exit_code == 0, outcome.output
+        assert "mode: **nightly**" in outcome.output
+        with duckdb.connect(str(db), read_only=True) as con:
+            results.append(
+                con.sql(
+                    "SELECT account_id, score, eval_date, top_typology, reasons FROM account_scores ORDER BY account_id"
+                ).pl()
+            )
+    assert results[0]["eval_date"].cast(pl.String).unique().to_list() == [as_of]
+    assert results[0].equals(results[1])
