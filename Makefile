@@ -11,7 +11,7 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo test test-slow lint bench detection clean
 
 install: $(STAMP)
 
@@ -41,6 +41,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+detection: $(STAMP)
+	$(BIN)/python bench/detection.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache .ruff_cache

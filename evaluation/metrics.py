@@ -69,7 +69,9 @@ def false_alerts_by_behaviour(alerted_accounts: pl.Series, labels: dict[str, pl.
     )
 
 
-def account_ranking_quality(scores: pl.DataFrame, labels: dict[str, pl.DataFrame]) -> tuple[float, float] | None:
+def account_ranking_quality(
+    scores: pl.DataFrame, labels: dict[str, pl.DataFrame]
+) -> tuple[float, float] | None:
     """Average precision and ROC AUC of per-account ``score`` against scheme membership."""
     truth = scores.select(
         "score", pl.col("account_id").is_in(scheme_accounts(labels).implode()).cast(pl.Int8).alias("y")

@@ -119,7 +119,9 @@ def nightly_flow(
     run_id = steps.new_run_id(started_at)
     run_dir = Path(db).parent / "runs" / run_id
     summary = RunSummary(run_id, "nightly" if as_of else "history", as_of, run_dir)
-    logger.info("run %s (%s) config %s code %s", run_id, summary.mode, config.fingerprint(), steps.code_version())
+    logger.info(
+        "run %s (%s) config %s code %s", run_id, summary.mode, config.fingerprint(), steps.code_version()
+    )
 
     inputs = steps.feature_inputs(Path(lake), as_of)
     summary.transactions_in_scope = inputs.transactions.select(pl.len()).collect().item()

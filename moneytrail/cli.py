@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,13 +39,13 @@ ConfigOption = Annotated[
 ]
 
 
-class IngestFormat(str, Enum):
+class IngestFormat(StrEnum):
     canonical = "canonical"
     ibm_amlworld = "ibm-amlworld"
     amlsim = "amlsim"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -144,7 +144,8 @@ def run(
     lake: Annotated[Path | None, typer.Option(help="Parquet lake (default: the config's).")] = None,
     db: Annotated[Path | None, typer.Option(help="DuckDB results file (default: the config's).")] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Nightly run for this date; omit to score the whole history.")
+        str | None,
+        typer.Option("--as-of", help="Nightly run for this date; omit to score the whole history."),
     ] = None,
     config: ConfigOption = None,
 ) -> None:

@@ -194,7 +194,9 @@ def conform(table: pa.Table, schema: pa.Schema, *, where: str = "table") -> pa.T
         try:
             column = column.cast(field.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise SchemaError(f"{where}: column {field.name!r} cannot be read as {field.type}: {exc}") from exc
+            raise SchemaError(
+                f"{where}: column {field.name!r} cannot be read as {field.type}: {exc}"
+            ) from exc
         if not field.nullable and column.null_count:
             raise SchemaError(f"{where}: column {field.name!r} has {column.null_count} null(s)")
         columns.append(column)

@@ -76,9 +76,9 @@ def test_alerts_formats(tmp_path: Path) -> None:
             "reasons": [["9 cash deposits of USD 9,000-9,990 within 7 days"]],
         }
     )
-    scores = alerts.select(["run_id", "account_id", "score", "eval_date", "typology", "reasons"]).rename_columns(
-        ["run_id", "account_id", "score", "eval_date", "top_typology", "reasons"]
-    )
+    scores = alerts.select(
+        ["run_id", "account_id", "score", "eval_date", "typology", "reasons"]
+    ).rename_columns(["run_id", "account_id", "score", "eval_date", "top_typology", "reasons"])
     store.write_run(db, record, scores, alerts)
 
     as_json = runner.invoke(app, ["alerts", "--db", str(db), "--format", "json"])

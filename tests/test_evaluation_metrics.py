@@ -8,12 +8,21 @@ from evaluation.metrics import evaluate, instance_recall_by_typology
 @pytest.fixture
 def labels() -> dict[str, pl.DataFrame]:
     return {
-        "instances": pl.DataFrame({"instance_id": ["i1", "i2", "i3"], "typology": ["fan_in", "fan_in", "cycle"]}),
+        "instances": pl.DataFrame(
+            {"instance_id": ["i1", "i2", "i3"], "typology": ["fan_in", "fan_in", "cycle"]}
+        ),
         "instance_accounts": pl.DataFrame(
             {
                 "instance_id": ["i1", "i1", "i2", "i2", "i3", "i3"],
                 "account_id": ["a", "b", "c", "d", "e", "f"],
-                "role": ["originator", "beneficiary", "intermediary", "beneficiary", "originator", "intermediary"],
+                "role": [
+                    "originator",
+                    "beneficiary",
+                    "intermediary",
+                    "beneficiary",
+                    "originator",
+                    "intermediary",
+                ],
             }
         ),
         "benign_behaviours": pl.DataFrame(
@@ -51,7 +60,10 @@ def test_instance_ranking_auc_by_hand(labels) -> None:
 
     # Instances score i1=max(a,b)=0.9, i2=max(c,d)=0.3, i3=max(e,f)=0.2; background p=0.5, q=0.1.
     scores = pl.DataFrame(
-        {"account_id": ["a", "b", "c", "d", "e", "f", "p", "q"], "score": [0.9, 0.1, 0.3, 0.0, 0.2, 0.1, 0.5, 0.1]}
+        {
+            "account_id": ["a", "b", "c", "d", "e", "f", "p", "q"],
+            "score": [0.9, 0.1, 0.3, 0.0, 0.2, 0.1, 0.5, 0.1],
+        }
     )
     # Pairs (instance > background): 0.9 beats both, 0.3 beats q, 0.2 beats q -> 4 of 6.
     assert instance_ranking_auc(scores, labels) == pytest.approx(4 / 6)

@@ -74,7 +74,8 @@ def test_nightly_run_through_the_cli_is_deterministic(tiny_lake: Path, tmp_path:
         with duckdb.connect(str(db), read_only=True) as con:
             results.append(
                 con.sql(
-                    "SELECT account_id, score, eval_date, top_typology, reasons FROM account_scores ORDER BY account_id"
+                    "SELECT account_id, score, eval_date, top_typology, reasons "
+                    "FROM account_scores ORDER BY account_id"
                 ).pl()
             )
     assert results[0]["eval_date"].cast(pl.String).unique().to_list() == [as_of]

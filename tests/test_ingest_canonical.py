@@ -340,9 +340,9 @@ def test_hostile_strings_are_kept_as_data(tmp_path: Path) -> None:
 
 
 def test_generator_output_round_trips_exactly(tmp_path: Path) -> None:
-    from polars.testing import assert_frame_equal  # noqa: PLC0415
+    from polars.testing import assert_frame_equal
 
-    import synthetic_data  # noqa: PLC0415 - the generator is only needed by this test
+    import synthetic_data
 
     out = tmp_path / "generated"
     synthetic_data.generate("tiny", 3, out)

@@ -12,7 +12,9 @@ HOSTILE = "x'); DROP TABLE alerts; --"
 
 def _record(run_id: str) -> store.RunRecord:
     now = datetime(2026, 1, 2, 3, tzinfo=UTC)
-    return store.RunRecord(run_id, now, now, "nightly", date(2026, 1, 1), "lake", [date(2026, 1, 1)], "cfg", "0.1")
+    return store.RunRecord(
+        run_id, now, now, "nightly", date(2026, 1, 1), "lake", [date(2026, 1, 1)], "cfg", "0.1"
+    )
 
 
 def _scores(run_id: str, accounts: list[str]) -> pa.Table:
@@ -46,7 +48,9 @@ def _alerts(run_id: str, ids: list[str], accounts: list[str]) -> pa.Table:
 
 def test_run_round_trips_hostile_strings(tmp_path: Path) -> None:
     db = tmp_path / "m.duckdb"
-    store.write_run(db, _record("r1"), _scores("r1", ["A", HOSTILE]), _alerts("r1", ["a1", "a2"], ["A", HOSTILE]))
+    store.write_run(
+        db, _record("r1"), _scores("r1", ["A", HOSTILE]), _alerts("r1", ["a1", "a2"], ["A", HOSTILE])
+    )
     alerts = store.read_alerts(db)
     assert alerts["account_id"].to_list() == [HOSTILE, "A"]  # highest score first
     with duckdb.connect(str(db), read_only=True) as con:
