@@ -161,7 +161,13 @@ def nightly_flow(
     store_task(Path(db), record, best_path, alerts_path)
     _timed(summary, "store", t)
 
-    logger.info("%s", summary.markdown())
+    logger.info(
+        "run %s scored %d accounts and raised %d alerts %s",
+        run_id,
+        summary.accounts_scored,
+        summary.alerts,
+        summary.alerts_by_typology,
+    )
     create_markdown_artifact(summary.markdown(), key="moneytrail-run-summary", description="Run summary")
     top = alerts.head(25).with_columns(pl.col("reasons").list.join("; "), pl.col("eval_date").cast(pl.String))
     create_table_artifact(top.to_dicts(), key="moneytrail-top-alerts", description="Top alerts of the run")

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 # Prefect's telemetry can fail with "database is locked" on a temporary server; opt out unless the
 # operator chose otherwise. Set before anything imports prefect.
@@ -195,26 +196,25 @@ def _json_default(value: object) -> str:
 
 
 def _alerts_table(frame: Any) -> Table:
-    table = Table(title=f"{frame.height} alert(s)", show_lines=False)
+    table = Table(
+        title=f"{frame.height} alert(s), highest score first",
+        caption="top reason shown; `--format json` lists every reason",
+    )
     for name, justify in [("account", "left"), ("typology", "left"), ("score", "right"), ("date", "left")]:
         table.add_column(name, justify=justify, no_wrap=True)
     table.add_column("reason", overflow="fold")
     for row in frame.iter_rows(named=True):
+        reasons = row["reasons"] or []
+        more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
         # Data strings are shown literally: rich markup inside them is not interpreted.
         table.add_row(
-            _literal(row["account_id"]),
-            _literal(row["typology"]),
+            Text(row["account_id"]),
+            Text(row["typology"]),
             f"{row['score']:.3f}",
             str(row["eval_date"]),
-            _literal("; ".join(row["reasons"] or [])),
+            Text((reasons[0] if reasons else "") + more),
         )
     return table
-
-
-def _literal(text: str) -> Any:
-    from rich.text import Text
-
-    return Text(text)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from detectors.config import AlertConfig, DetectorConfig
 from features.config import FeatureConfig
@@ -78,6 +78,14 @@ class Config(_Strict):
     features: FeatureConfig = FeatureConfig()
     detectors: DetectorConfig = DetectorConfig()
     alerts: AlertConfig = AlertConfig()
+
+    @model_validator(mode="after")
+    def _one_reporting_threshold(self) -> Config:
+        """Features count near-threshold cash and reasons quote it: both must use one threshold."""
+        for name in ("reporting_threshold", "near_threshold_floor"):
+            if getattr(self.features, name) != getattr(self.detectors, name):
+                raise ValueError(f"features.{name} and detectors.{name} must be equal")
+        return self
 
     def fingerprint(self) -> str:
         """Short, stable hash of every setting (stored beside scores and alerts)."""

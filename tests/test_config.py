@@ -35,3 +35,12 @@ def test_bad_settings_fail_with_the_file_and_key(tmp_path: Path, text: str, need
 
 def test_fingerprint_is_stable() -> None:
     assert Config().fingerprint() == Config().fingerprint()
+
+
+def test_reporting_threshold_must_agree_between_features_and_reasons(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text("[features]\nreporting_threshold = 3000\n")
+    with pytest.raises(ConfigError, match="reporting_threshold"):
+        load_config(path)
+    path.write_text("[features]\nreporting_threshold = 3000\n[detectors]\nreporting_threshold = 3000\n")
+    assert load_config(path).features.reporting_threshold == 3000

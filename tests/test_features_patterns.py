@@ -152,7 +152,7 @@ def reference_scatter_gather(txs: list[dict], as_of: dt.date, cfg: FeatureConfig
     return best
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(wires(), st.integers(3, 12))
 def test_cycles_and_scatter_gather_match_brute_force(txs: list[dict], day: int) -> None:
     as_of = dt.date(2026, 1, day)

@@ -17,7 +17,7 @@ UTC = dt.UTC
 START = dt.datetime(2026, 1, 1, tzinfo=UTC)
 ACCOUNTS = [f"a{i}" for i in range(6)]
 CFG = FeatureConfig(windows_days=(1, 7, 30), history_step_days=7)
-SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -125,7 +125,7 @@ def test_history_mode_matches_reference(txs: list[dict]) -> None:
         assert got == expected, (row["account_id"], row["eval_date"])
 
 
-@settings(SETTINGS, max_examples=5)
+@settings(SETTINGS, max_examples=4)
 @given(st.lists(transaction(), min_size=1, max_size=40), st.integers(0, 8))
 def test_as_of_agrees_with_history_at_step_ends(txs: list[dict], step: int) -> None:
     # step ends of the default 7-day grid (origin Monday 2000-01-03) are Sundays: 2026-01-04, ...
