@@ -1,7 +1,9 @@
 """The DuckDB results store: runs, account scores and alerts.
 
 A run's rows are written in one transaction, so a failed or killed run leaves the database as
-it was. Every value is bound as a parameter or registered as an Arrow view; no data value is
+it was. Alerts are idempotent: an alert's id derives from its account, typology and date, the
+``alerts`` table keeps each alert once (with the run that first raised it), and ``run_alerts``
+records every run that raised it again, so rerunning a date adds no duplicate. Every value is bound as a parameter or registered as an Arrow view; no data value is
 ever formatted into SQL.
 """
 
@@ -58,6 +60,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     reasons VARCHAR[],
     config_hash VARCHAR NOT NULL,
     code_version VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_alerts (
+    run_id VARCHAR NOT NULL,
+    alert_id VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, alert_id)
 );
 """
 
@@ -118,10 +125,11 @@ def write_run(db: Path, record: RunRecord, scores: pa.Table, alerts: pa.Table) -
                 lineage,
             )
             con.execute(
-                "INSERT INTO alerts SELECT alert_id, run_id, account_id, typology, score, eval_date, "
-                "reasons, ?, ? FROM new_alerts",
+                "INSERT OR IGNORE INTO alerts SELECT alert_id, run_id, account_id, typology, score, "
+                "eval_date, reasons, ?, ? FROM new_alerts",
                 lineage,
             )
+            con.execute("INSERT INTO run_alerts SELECT ?, alert_id FROM new_alerts", [record.run_id])
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, 'succeeded', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -155,12 +163,16 @@ def latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def read_alerts(db: Path, *, run_id: str | None = None, limit: int | None = None) -> pl.DataFrame:
-    """Alerts of ``run_id`` (default: the latest run), highest score first."""
+    """Alerts raised by ``run_id`` (default: the latest run), highest score first.
+
+    ``run_id`` in the result is the run that first raised each alert.
+    """
     with connect(db, read_only=True) as con:
         run_id = run_id or latest_run_id(con)
         query = (
-            "SELECT a.alert_id, a.run_id, a.account_id, a.typology, a.score, a.eval_date, "
-            "a.reasons FROM alerts a WHERE a.run_id = ? ORDER BY a.score DESC, a.account_id, a.typology"
+            "SELECT a.alert_id, a.run_id, a.account_id, a.typology, a.score, a.eval_date, a.reasons "
+            "FROM run_alerts r JOIN alerts a USING (alert_id) WHERE r.run_id = ? "
+            "ORDER BY a.score DESC, a.account_id, a.typology"
         )
         params: list = [run_id]
         if limit is not None:

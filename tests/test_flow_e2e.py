@@ -61,22 +61,28 @@ def test_history_run_records_alerts_and_lineage(history_run) -> None:
     assert alerts["reasons"].list.len().min() >= 1
 
 
-def test_nightly_run_through_the_cli_is_deterministic(tiny_lake: Path, tmp_path: Path) -> None:
+def test_nightly_rerun_through_the_cli_is_deterministic_and_idempotent(tiny_lake: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     last_day = max(p.name for p in (tiny_lake / "transactions").iterdir() if p.name.startswith("date="))
     as_of = last_day.removeprefix("date=")
-    results = []
-    for name in ("a", "b"):
-        db = tmp_path / f"{name}.duckdb"
+    db = tmp_path / "m.duckdb"
+    scores, alert_counts = [], []
+    for _ in range(2):
         outcome = runner.invoke(app, ["run", "--lake", str(tiny_lake), "--db", str(db), "--as-of", as_of])
         assert outcome.exit_code == 0, outcome.output
         assert "mode: **nightly**" in outcome.output
         with duckdb.connect(str(db), read_only=True) as con:
-            results.append(
+            latest = con.sql("SELECT run_id FROM runs ORDER BY finished_at DESC LIMIT 1").fetchall()[0][0]
+            scores.append(
                 con.sql(
                     "SELECT account_id, score, eval_date, top_typology, reasons "
-                    "FROM account_scores ORDER BY account_id"
+                    "FROM account_scores WHERE run_id = ? ORDER BY account_id",
+                    params=[latest],
                 ).pl()
             )
-    assert results[0]["eval_date"].cast(pl.String).unique().to_list() == [as_of]
-    assert results[0].equals(results[1])
+            alert_counts.append(con.sql("SELECT count(*) FROM alerts").fetchall()[0][0])
+    assert scores[0]["eval_date"].cast(pl.String).unique().to_list() == [as_of]
+    assert scores[0].equals(scores[1])
+    assert alert_counts[0] == alert_counts[1] > 0
+    listed = runner.invoke(app, ["alerts", "--db", str(db), "--format", "json"])
+    assert listed.exit_code == 0 and len(json.loads(listed.output)) == alert_counts[0]

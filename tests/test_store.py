@@ -71,12 +71,25 @@ def test_latest_run_is_the_default_and_limit_applies(tmp_path: Path) -> None:
 def test_failed_write_leaves_store_as_it_was(tmp_path: Path) -> None:
     db = tmp_path / "m.duckdb"
     store.write_run(db, _record("r1"), _scores("r1", ["A"]), _alerts("r1", ["a1"], ["A"]))
-    # A duplicate alert id violates the primary key after the scores were inserted.
+    # The run row comes last; a clashing run id fails after scores and alerts were inserted.
     with pytest.raises(duckdb.ConstraintException):
-        store.write_run(db, _record("r2"), _scores("r2", ["B"]), _alerts("r2", ["b", "b"], ["B", "B"]))
+        store.write_run(db, _record("r1"), _scores("r2", ["B"]), _alerts("r2", ["b"], ["B"]))
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM account_scores").fetchone() == (1,)
+        assert con.execute("SELECT list(alert_id) FROM alerts").fetchone() == (["a1"],)
+        assert con.execute("SELECT count(*) FROM run_alerts").fetchone() == (1,)
         assert con.execute("SELECT list(run_id) FROM runs").fetchone() == (["r1"],)
+
+
+def test_rerunning_adds_no_duplicate_alert(tmp_path: Path) -> None:
+    db = tmp_path / "m.duckdb"
+    store.write_run(db, _record("r1"), _scores("r1", ["A"]), _alerts("r1", ["a1"], ["A"]))
+    again = store.RunRecord(**{**_record("r2").__dict__, "finished_at": datetime(2026, 1, 3, tzinfo=UTC)})
+    store.write_run(db, again, _scores("r2", ["A"]), _alerts("r2", ["a1"], ["A"]))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*), min(run_id) FROM alerts").fetchone() == (1, "r1")
+    latest = store.read_alerts(db)
+    assert latest["alert_id"].to_list() == ["a1"] and latest["run_id"].to_list() == ["r1"]
 
 
 def test_bad_table_is_refused_before_writing(tmp_path: Path) -> None:
