@@ -3,8 +3,8 @@
 A run's rows are written in one transaction, so a failed or killed run leaves the database as
 it was. Alerts are idempotent: an alert's id derives from its account, typology and date, the
 ``alerts`` table keeps each alert once (with the run that first raised it), and ``run_alerts``
-records every run that raised it again, so rerunning a date adds no duplicate. Every value is bound as a parameter or registered as an Arrow view; no data value is
-ever formatted into SQL.
+records every run that raised it, so rerunning a date adds no duplicate. Every value is bound
+as a parameter or registered as an Arrow view; no data value is ever formatted into SQL.
 """
 
 from __future__ import annotations

@@ -61,7 +61,9 @@ def test_history_run_records_alerts_and_lineage(history_run) -> None:
     assert alerts["reasons"].list.len().min() >= 1
 
 
-def test_nightly_rerun_through_the_cli_is_deterministic_and_idempotent(tiny_lake: Path, tmp_path: Path) -> None:
+def test_nightly_rerun_through_the_cli_is_deterministic_and_idempotent(
+    tiny_lake: Path, tmp_path: Path
+) -> None:
     runner = CliRunner()
     last_day = max(p.name for p in (tiny_lake / "transactions").iterdir() if p.name.startswith("date="))
     as_of = last_day.removeprefix("date=")
