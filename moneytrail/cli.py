@@ -168,6 +168,57 @@ def run(
 
 @app.command()
 @_user_errors
+def backfill(
+    start: Annotated[str, typer.Option(help="First date to score (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last date to score, inclusive.")],
+    lake: Annotated[Path | None, typer.Option(help="Parquet lake (default: the config's).")] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB results file (default: the config's).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rerun the nightly run for each date in a range (idempotent: no duplicate alerts)."""
+    from flows.schedule import backfill_flow
+    from moneytrail.config import load_config
+
+    settings = load_config(config)
+    summaries = backfill_flow(
+        lake=lake or settings.paths.lake,
+        db=db or settings.paths.db,
+        start=_parse_date(start),
+        end=_parse_date(end),
+        config_path=config,
+    )
+    for summary in summaries:
+        console.print(
+            f"{summary.as_of}: {summary.accounts_scored:,} accounts scored, {summary.alerts} alerts "
+            f"(run {summary.run_id})",
+            highlight=False,
+        )
+
+
+@app.command()
+@_user_errors
+def serve(
+    cron: Annotated[str, typer.Option(help="Cron schedule, UTC.")] = "0 2 * * *",
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "moneytrail-nightly",
+    lake: Annotated[Path | None, typer.Option(help="Parquet lake (default: the config's).")] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB results file (default: the config's).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Register the nightly flow on a schedule and run it when due (needs a Prefect server)."""
+    from prefect import serve as prefect_serve
+
+    from flows.schedule import nightly_deployment
+    from moneytrail.config import load_config
+
+    settings = load_config(config)
+    deployment = nightly_deployment(
+        lake or settings.paths.lake, db or settings.paths.db, config, cron=cron, name=name
+    )
+    prefect_serve(deployment)
+
+
+@app.command()
+@_user_errors
 def alerts(
     db: Annotated[Path | None, typer.Option(help="DuckDB results file (default: the config's).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
