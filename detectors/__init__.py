@@ -7,8 +7,9 @@ share the contract of :class:`BaseDetector`.
 
 from detectors.alerts import alert_budget, select_alerts
 from detectors.base import BaseDetector, MissingFeatureError
-from detectors.config import DEFAULT_RULES, AlertConfig, Condition, DetectorConfig, RuleSpec
+from detectors.config import DEFAULT_RULES, AlertConfig, Condition, DetectorConfig, PropagationConfig, RuleSpec
 from detectors.isolation import IsolationForestDetector, PeerGroupIsolationForest
+from detectors.propagation import propagate_scores
 from detectors.rules import RuleDetector
 from detectors.scoring import score_accounts
 
@@ -21,9 +22,11 @@ __all__ = [
     "IsolationForestDetector",
     "MissingFeatureError",
     "PeerGroupIsolationForest",
+    "PropagationConfig",
     "RuleDetector",
     "RuleSpec",
     "alert_budget",
+    "propagate_scores",
     "score_accounts",
     "select_alerts",
 ]

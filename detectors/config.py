@@ -12,11 +12,51 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from detectors.default_rules import DEFAULT_RULES
 from detectors.rule_spec import Condition, RuleSpec
 
-__all__ = ["DEFAULT_RULES", "AlertConfig", "Condition", "DetectorConfig", "RuleSpec"]
+__all__ = ["DEFAULT_RULES", "AlertConfig", "Condition", "DetectorConfig", "PropagationConfig", "RuleSpec"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PropagationConfig(_Strict):
+    """Second stage (``detectors.propagate_scores``): hub scores passed on to counterparties."""
+
+    #: Switch the stage off (``propagate_scores`` then only adds the empty columns).
+    enabled: bool = True
+    #: Typologies whose hub passes its score to the accounts that paid it.
+    inbound_typologies: tuple[str, ...] = (
+        "structuring",
+        "fan_in",
+        "smuggling_fees",
+        "bribery",
+        "cash_courier",
+        "funnel",
+        "tbml",
+    )
+    #: Typologies whose hub passes its score to the accounts it paid.
+    outbound_typologies: tuple[str, ...] = ()
+    #: Hubs: rows whose ``score`` reaches this (0.5 = any rule hit) with one of the typologies above.
+    min_hub_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: Transfers counted: the ``window_days`` days ending on the hub's evaluation date.
+    window_days: int = Field(default=30, ge=1)
+    #: A counterparty qualifies when its transfers with the hub total at least ``min_amount`` and
+    #: are at least ``min_peer_share`` of its own outflow (inflow for outbound hubs) in the window
+    #: or at least ``min_hub_share`` of the hub's inflow (outflow) from scored accounts.
+    min_amount: float = Field(default=1_000.0, ge=0.0)
+    min_peer_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_hub_share: float = Field(default=0.25, ge=0.0, le=1.0)
+    #: Derived score = hub score x (decay + (1 - decay) x max(peer share, hub share)).
+    decay: float = Field(default=0.9, ge=0.0, le=1.0)
+    #: Counterparties kept per (hub, typology), largest amount first.
+    max_per_hub: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> PropagationConfig:
+        both = sorted(set(self.inbound_typologies) & set(self.outbound_typologies))
+        if both:
+            raise ValueError(f"typologies {both} are both inbound and outbound")
+        return self
 
 
 class DetectorConfig(_Strict):
@@ -58,6 +98,8 @@ class DetectorConfig(_Strict):
     near_miss_weight: float = Field(default=0.9, ge=0.0, le=1.0)
     #: Reasons kept per row.
     max_reasons: int = Field(default=5, ge=1)
+    #: Second stage: counterparty propagation (``detectors.propagate_scores``).
+    propagation: PropagationConfig = PropagationConfig()
 
     @model_validator(mode="after")
     def _check(self) -> DetectorConfig:
