@@ -43,7 +43,7 @@ def evaluate_seed(preset: str, seed: int, work: Path, config: Config) -> tuple[D
     synthetic_data.generate(preset, seed, generated)
     ingest(generated, "canonical", lake, config.currency)
     features_path = steps.build_features(lake, work, None, config.features)
-    scores_path = steps.score(features_path, work, config.detectors, config.seed)
+    scores_path = steps.score(features_path, work, config.detectors, config.seed, lake_path=lake)
     alerts = pl.read_parquet(steps.select_alerts(scores_path, work, config.alerts, "detection-bench"))
     scores = steps.best_score_per_account(pl.read_parquet(scores_path), "detection-bench")
     labels = read_labels(generated)

@@ -7,7 +7,14 @@ share the contract of :class:`BaseDetector`.
 
 from detectors.alerts import alert_budget, select_alerts
 from detectors.base import BaseDetector, MissingFeatureError
-from detectors.config import DEFAULT_RULES, AlertConfig, Condition, DetectorConfig, PropagationConfig, RuleSpec
+from detectors.config import (
+    DEFAULT_RULES,
+    AlertConfig,
+    Condition,
+    DetectorConfig,
+    PropagationConfig,
+    RuleSpec,
+)
 from detectors.isolation import IsolationForestDetector, PeerGroupIsolationForest
 from detectors.propagation import propagate_scores
 from detectors.rules import RuleDetector

@@ -42,14 +42,15 @@ class PropagationConfig(_Strict):
     window_days: int = Field(default=30, ge=1)
     #: A counterparty qualifies when its transfers with the hub total at least ``min_amount`` and
     #: are at least ``min_peer_share`` of its own outflow (inflow for outbound hubs) in the window
-    #: or at least ``min_hub_share`` of the hub's inflow (outflow) from scored accounts.
+    #: or at least ``min_hub_share`` of the hub's inflow (outflow) from scored accounts (1.0, the
+    #: default: only a hub's single counterparty qualifies this way).
     min_amount: float = Field(default=1_000.0, ge=0.0)
-    min_peer_share: float = Field(default=0.5, ge=0.0, le=1.0)
-    min_hub_share: float = Field(default=0.25, ge=0.0, le=1.0)
+    min_peer_share: float = Field(default=0.9, ge=0.0, le=1.0)
+    min_hub_share: float = Field(default=1.0, ge=0.0, le=1.0)
     #: Derived score = hub score x (decay + (1 - decay) x max(peer share, hub share)).
     decay: float = Field(default=0.9, ge=0.0, le=1.0)
     #: Counterparties kept per (hub, typology), largest amount first.
-    max_per_hub: int = Field(default=2, ge=1)
+    max_per_hub: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> PropagationConfig:

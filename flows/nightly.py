@@ -78,8 +78,8 @@ def features_task(lake: Path, run_dir: Path, as_of: date | None, config: Config)
 
 
 @task(name="score")
-def score_task(features_path: Path, run_dir: Path, config: Config) -> Path:
-    return steps.score(features_path, run_dir, config.detectors, config.seed)
+def score_task(features_path: Path, run_dir: Path, config: Config, lake: Path, as_of: date | None) -> Path:
+    return steps.score(features_path, run_dir, config.detectors, config.seed, lake_path=lake, as_of=as_of)
 
 
 @task(name="alerts")
@@ -131,7 +131,7 @@ def nightly_flow(
     _timed(summary, "features", t)
 
     t = time.perf_counter()
-    scores_path = score_task(features_path, run_dir, config)
+    scores_path = score_task(features_path, run_dir, config, Path(lake), as_of)
     scores = pl.read_parquet(scores_path)
     best = steps.best_score_per_account(scores, run_id)
     best_path = steps.write_parquet_atomically(best, run_dir / "account_scores.parquet")

@@ -86,10 +86,31 @@ def build_features(lake_path: Path, out_dir: Path, as_of: date | None, config: F
     return features.write_features(table, out_dir)
 
 
-def score(features_path: Path, out_dir: Path, config: DetectorConfig, seed: int) -> Path:
-    """Score every (account, eval date) row and write ``out_dir/scores.parquet``."""
+def score(
+    features_path: Path,
+    out_dir: Path,
+    config: DetectorConfig,
+    seed: int,
+    *,
+    lake_path: Path | None = None,
+    as_of: date | None = None,
+) -> Path:
+    """Score every (account, eval date) row and write ``out_dir/scores.parquet``.
+
+    With ``lake_path``, a second stage propagates hub scores to the counterparties that fed
+    them (:func:`detectors.propagate_scores`), reading only edges up to the end of ``as_of``.
+    """
     table = pl.read_parquet(features_path)
     scores = detectors.score_accounts(table, config, np.random.default_rng(seed))
+    if lake_path is not None and config.propagation.enabled and scores.height:
+        start = scores["eval_date"].min() - timedelta(days=config.propagation.window_days)
+        end = None if as_of is None else as_of + timedelta(days=1)
+        edges = (
+            lake.scan_transactions(lake_path, start=start, end=end)
+            .select("src_account", "dst_account", "amount", "timestamp")
+            .collect()
+        )
+        scores = detectors.propagate_scores(scores, edges, config)
     return write_parquet_atomically(scores, out_dir / "scores.parquet")
 
 

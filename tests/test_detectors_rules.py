@@ -249,7 +249,10 @@ def _reference_score(rule: RuleSpec, row: dict, floor: float) -> float:
     return floor + (1 - floor) * (sum(graded) / len(graded) if graded else 1.0)
 
 
-_amount = st.floats(min_value=0, max_value=2e6, allow_nan=False)
+# allow_subnormal=False: an optional native dependency imported by another test module (snapml,
+# built with -ffast-math) can switch the process to flush-to-zero, and Hypothesis then refuses
+# to build float strategies that may draw subnormals.
+_amount = st.floats(min_value=0, max_value=2e6, allow_nan=False, allow_subnormal=False)
 
 
 @settings(max_examples=25, deadline=None)
@@ -259,16 +262,16 @@ _amount = st.floats(min_value=0, max_value=2e6, allow_nan=False)
             {
                 "kind": st.sampled_from(["individual", "business", "msb"]),
                 "near_threshold_cash_count_7d": st.integers(0, 15),
-                "near_threshold_cash_share_7d": st.floats(0, 1),
+                "near_threshold_cash_share_7d": st.floats(0, 1, allow_subnormal=False),
                 "near_threshold_depositors_7d": st.integers(0, 8),
                 "cash_deposit_regions_30d": st.integers(0, 12),
                 "cash_deposit_amount_30d": _amount,
                 "out_amount_30d": _amount,
                 "account_age_days": st.integers(0, 400),
-                "pass_through_ratio_30d": st.floats(0, 1),
-                "cross_border_out_share_30d": st.floats(0, 1),
+                "pass_through_ratio_30d": st.floats(0, 1, allow_subnormal=False),
+                "cross_border_out_share_30d": st.floats(0, 1, allow_subnormal=False),
                 "in_amount_30d": _amount,
-                "declared_monthly_income": st.floats(0, 20_000),
+                "declared_monthly_income": st.floats(0, 20_000, allow_subnormal=False),
                 "cash_withdrawal_amount_30d": _amount,
                 "cash_withdrawal_count_30d": st.integers(0, 20),
             }
