@@ -85,6 +85,10 @@ def generate(
     preset: Annotated[str | None, typer.Option(help="tiny, demo or 10m (default: the config's).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the config's seed).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("data/generated"),
+    amlworld_csv: Annotated[
+        Path | None,
+        typer.Option("--amlworld-csv", help="Also write the transactions in IBM AMLworld's CSV layout."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Generate synthetic transactions with planted, labelled laundering schemes."""
@@ -99,6 +103,9 @@ def generate(
         )
     console.print(summary)
     console.print(f"wrote {out}/transactions.parquet, {out}/accounts.parquet, {out}/labels/")
+    if amlworld_csv is not None:
+        rows = synthetic_data.write_amlworld_csv(out, amlworld_csv)
+        console.print(f"wrote {amlworld_csv} ({rows:,} rows, IBM AMLworld layout)")
 
 
 @app.command()

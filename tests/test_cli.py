@@ -15,13 +15,19 @@ runner = CliRunner()
 
 def test_generate_ingest_features(tmp_path: Path) -> None:
     out, lake, feats = tmp_path / "gen", tmp_path / "lake", tmp_path / "features"
-    result = runner.invoke(app, ["generate", "--preset", "tiny", "--seed", "3", "--out", str(out)])
+    amlworld = tmp_path / "HI-Tiny_Trans.csv"
+    result = runner.invoke(
+        app,
+        ["generate", "--preset", "tiny", "--seed", "3", "--out", str(out), "--amlworld-csv", str(amlworld)],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "transactions.parquet").exists() and (out / "labels").is_dir()
+    rows = pl.read_parquet(out / "transactions.parquet").height
+    assert amlworld.read_text().splitlines()[0].startswith("Timestamp,From Bank,Account,To Bank,Account")
+    assert len(amlworld.read_text().splitlines()) == rows + 1
 
     result = runner.invoke(app, ["ingest", str(out), "--format", "canonical", "--lake", str(lake)])
     assert result.exit_code == 0, result.output
-    rows = pl.read_parquet(out / "transactions.parquet").height
     assert f"{rows:,}" in result.output or str(rows) in result.output
 
     result = runner.invoke(app, ["features", "--lake", str(lake), "--out", str(feats)])
