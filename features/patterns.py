@@ -176,7 +176,9 @@ def _cycle_instances(con: duckdb.DuckDBPyConnection, config: FeatureConfig) -> p
         "SELECT src AS start, dst AS last, ts AS t0, ts AS t_last, [src, dst] AS nodes FROM capped"
     )
     found = []
+    import time as _t
     for _ in range(2, config.max_cycle_length + 1):
+        _t0=_t.perf_counter()
         con.execute(
             "CREATE OR REPLACE TEMP TABLE step AS "
             + _EXTEND_SQL
@@ -189,6 +191,7 @@ def _cycle_instances(con: duckdb.DuckDBPyConnection, config: FeatureConfig) -> p
             "CREATE OR REPLACE TEMP TABLE paths AS SELECT start, last, t0, t_last, nodes FROM step "
             "WHERE NOT closed"
         )
+        print("level", _, _t.perf_counter()-_t0, con.sql("select count(*) from paths").fetchall(), len(found[-1]))
     con.execute("DROP TABLE IF EXISTS paths")
     con.execute("DROP TABLE IF EXISTS step")
     cycles = pl.concat(found) if found else pl.DataFrame({"nodes": [], "day": []})
