@@ -11,6 +11,14 @@ Hub bound (DuckDB): in each block of ``P`` days, a node keeps only its
 per start node and length. Features are exact for nodes below the caps and lower bounds above.
 Dwell times use every edge (an as-of join, no cap).
 
+Cycle search pruning (exact: it drops only what cannot be on a cycle; the path cap then counts
+only the paths that remain): (1) the capped edge list is trimmed twice, keeping an edge
+``u -> v`` at ``t`` only when ``v`` has an outgoing and ``u`` an incoming (trimmed) edge strictly
+within ``P`` days of ``t`` (as-of joins); (2) an open path with 1 (2) hops left is kept only when
+its last account has a capped 1-hop (1- or 2-hop temporal, within ``P`` days) route to the start
+whose latest first hop is after the path's last hop and whose earliest last hop is before
+``t0 + P``; (3) the last level joins only the hops that return to the start.
+
 Columns (``{P}`` = pattern window):
 
 * ``scatter_gather_middles_{P}d``: as originator A, the most distinct middles B over paths
@@ -108,9 +116,25 @@ QUALIFY ROW_NUMBER() OVER (PARTITION BY src, day // $p ORDER BY amount DESC, ts,
 """
 
 _TWO_HOP_SQL = """
-SELECT e1.src AS a, e1.dst AS b, e2.dst AS c, e2.day AS day
+SELECT e1.src AS a, e1.dst AS b, e2.dst AS c, e2.day AS day, e1.ts AS t1, e2.ts AS t2
 FROM capped e1 JOIN capped e2
   ON e1.dst = e2.src AND e2.ts > e1.ts AND e2.ts < e1.ts + $p_us AND e2.dst <> e1.src
+"""
+
+#: Routes back for pruning the cycle search: per (from, to) pair reachable in one hop
+#: (``back1``) or in one or two hops (``back2``, temporal 2-hop paths within P days), the latest
+#: first-hop time and the earliest last-hop time. A path ending at ``x`` at ``t`` with ``r``
+#: hops left can only return to its start ``s`` before ``t0 + P`` when ``backR`` has
+#: ``(x, s)`` with ``t_first > t`` and ``t_last < t0 + P`` (necessary, not sufficient).
+_BACK1_SQL = """
+SELECT src AS a, dst AS c, max(ts) AS t_first, min(ts) AS t_last FROM capped GROUP BY ALL
+"""
+_BACK2_SQL = """
+SELECT a, c, max(t_first) AS t_first, min(t_last) AS t_last FROM (
+  SELECT a, c, t_first, t_last FROM back1
+  UNION ALL
+  SELECT a, c, max(t1), min(t2) FROM hop2 GROUP BY ALL
+) GROUP BY ALL
 """
 
 
@@ -118,9 +142,36 @@ FROM capped e1 JOIN capped e2
 _EXTEND_SQL = """
 SELECT p.start, e.dst AS last, p.t0, e.ts AS t_last, e.day AS day,
        list_append(p.nodes, e.dst) AS nodes, e.dst = p.start AS closed
-FROM paths p JOIN capped e
+FROM paths p JOIN cyc e
   ON e.src = p.last AND e.ts > p.t_last AND e.ts < p.t0 + $p_us
  AND (e.dst = p.start OR NOT list_contains(p.nodes, e.dst))
+"""
+
+#: One round of trimming the cycle edge list ``cyc`` (see :func:`_cycle_instances`).
+_TRIM_SQL = """
+SELECT e.src, e.dst, e.ts, e.day FROM (
+  SELECT e.src, e.dst, e.ts, e.day FROM cyc e
+  ASOF JOIN (SELECT src, ts FROM cyc) o ON o.src = e.dst AND o.ts > e.ts - $p_us
+  WHERE o.ts < e.ts + $p_us
+) e
+ASOF JOIN (SELECT dst, ts FROM cyc) i ON i.dst = e.src AND i.ts > e.ts - $p_us
+WHERE i.ts < e.ts + $p_us
+"""
+_TRIM_ROUNDS = 2
+
+#: Last level: only the hop that closes the cycle matters.
+_CLOSE_SQL = """
+SELECT p.start, e.dst AS last, p.t0, e.ts AS t_last, e.day AS day,
+       list_append(p.nodes, e.dst) AS nodes, TRUE AS closed
+FROM paths p JOIN cyc e
+  ON e.src = p.last AND e.dst = p.start AND e.ts > p.t_last AND e.ts < p.t0 + $p_us
+"""
+
+#: Keep closed rows and open paths with a possible route back (``{back}`` = back1 / back2).
+_PRUNE_SQL = """
+ WHERE e.dst = p.start OR EXISTS (
+   SELECT 1 FROM {back} b
+   WHERE b.a = e.dst AND b.c = p.start AND b.t_first > e.ts AND b.t_last < p.t0 + $p_us)
 """
 
 
@@ -171,29 +222,43 @@ def _two_hop_features(
 def _cycle_instances(con: duckdb.DuckDBPyConnection, config: FeatureConfig) -> pl.LazyFrame:
     """``(acct, day, cycle)`` for every account on every temporal cycle found."""
     params = {"p_us": config.pattern_window_days * US_PER_DAY, "cap": config.max_paths_per_node}
+    # An edge u -> v at t on a temporal cycle has, on the same cycle, an outgoing edge of v and an
+    # incoming edge of u within P days of t (all hops lie within P days of the first): drop the
+    # capped edges without both, twice (each round can strand more). Exact below the caps.
+    con.execute("CREATE OR REPLACE TEMP TABLE cyc AS SELECT src, dst, ts, day FROM capped")
+    for _ in range(_TRIM_ROUNDS):
+        con.execute("CREATE OR REPLACE TEMP TABLE cyc AS " + _TRIM_SQL, {"p_us": params["p_us"]})
     con.execute(
         "CREATE OR REPLACE TEMP TABLE paths AS "
-        "SELECT src AS start, dst AS last, ts AS t0, ts AS t_last, [src, dst] AS nodes FROM capped"
+        "SELECT src AS start, dst AS last, ts AS t0, ts AS t_last, [src, dst] AS nodes FROM cyc"
     )
     found = []
-    import time as _t
-    for _ in range(2, config.max_cycle_length + 1):
-        _t0=_t.perf_counter()
+    k = config.max_cycle_length
+    for level in range(2, k + 1):
+        left = k - level  # hops still allowed after this one
+        if left == 0:
+            sql = _CLOSE_SQL
+        elif left <= 2:
+            sql = _EXTEND_SQL + _PRUNE_SQL.format(back=f"back{left}")
+        else:
+            sql = _EXTEND_SQL
         con.execute(
             "CREATE OR REPLACE TEMP TABLE step AS "
-            + _EXTEND_SQL
+            + sql
             + " QUALIFY ROW_NUMBER() OVER (PARTITION BY p.start, e.dst = p.start"
             " ORDER BY e.ts, e.dst) <= $cap",
             params,
         )
         found.append(con.sql("SELECT nodes, day FROM step WHERE closed").pl())
+        if left == 0:
+            break
         con.execute(
             "CREATE OR REPLACE TEMP TABLE paths AS SELECT start, last, t0, t_last, nodes FROM step "
             "WHERE NOT closed"
         )
-        print("level", _, _t.perf_counter()-_t0, con.sql("select count(*) from paths").fetchall(), len(found[-1]))
     con.execute("DROP TABLE IF EXISTS paths")
     con.execute("DROP TABLE IF EXISTS step")
+    con.execute("DROP TABLE IF EXISTS cyc")
     cycles = pl.concat(found) if found else pl.DataFrame({"nodes": [], "day": []})
     return (
         cycles.lazy()
@@ -290,11 +355,16 @@ def pattern_features(
     con.register("edges", edges.to_arrow())
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE capped AS " + _CAPPED_SQL, params)
-        two_hop = con.sql(_TWO_HOP_SQL, params={"p_us": p * US_PER_DAY}).pl()
+        con.execute("CREATE OR REPLACE TEMP TABLE hop2 AS " + _TWO_HOP_SQL, {"p_us": p * US_PER_DAY})
+        two_hop = con.sql("SELECT a, b, c, day FROM hop2").pl()
+        con.execute("CREATE OR REPLACE TEMP TABLE back1 AS " + _BACK1_SQL)
+        con.execute("CREATE OR REPLACE TEMP TABLE back2 AS " + _BACK2_SQL)
+        con.execute("DROP TABLE hop2")
         cycles = _cycle_instances(con, config)
         dwell = _dwell_instances(con, config).lazy()
     finally:
-        con.execute("DROP TABLE IF EXISTS capped")
+        for table in ("hop2", "back1", "back2", "capped"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         con.unregister("edges")
 
     ev = evals.lazy().select("acct", "eval_day")

@@ -81,6 +81,17 @@ def test_hub_cap_bounds_work_and_is_exact_below_it() -> None:
     assert sum(exact[f"s{i}"]["scatter_gather_middles_7d"] for i in range(30)) == 30
 
 
+def test_path_cap_counts_only_paths_that_can_still_close() -> None:
+    # S -> B, then B fans out to five dead ends before relaying to C, who returns to S
+    txs = [t("S", "B", 5, 1)] + [t("B", f"D{i}", 5, 2 + i) for i in range(5)]
+    txs += [t("B", "C", 5, 8), t("C", "S", 5, 9)]
+    tight = run(txs, FeatureConfig(max_paths_per_node=3))
+    # the dead ends D0..D4 cannot lead back to S: they are trimmed before the cap of 3 open
+    # paths per start and length, so S -> B -> C survives and closes
+    assert [tight[x]["temporal_cycles_7d"] for x in ("S", "B", "C", "D0")] == [1, 1, 1, 0]
+    assert tight == run(txs)
+
+
 # --- brute-force references -------------------------------------------------------------------
 
 ACCOUNTS = ["a", "b", "c", "d", "e"]
