@@ -23,19 +23,16 @@ def connection(
         return
     with tempfile.TemporaryDirectory(prefix="moneytrail-duckdb-") as tmp:
         spill = Path(config.duckdb_temp_directory or tmp)
-        own = duckdb.connect(":memory:")
+        settings: dict[str, str | int | bool] = {
+            "memory_limit": config.duckdb_memory_limit,
+            "temp_directory": str(spill),
+            "preserve_insertion_order": False,
+        }
+        if config.duckdb_threads:
+            settings["threads"] = int(config.duckdb_threads)
+        # Settings go through the driver's config mapping: no SQL text is built from them.
+        own = duckdb.connect(":memory:", config=settings)
         try:
-            # SET values cannot be prepared-statement parameters; they come from the typed
-            # config (a size string and a path), never from transaction data.
-            own.execute(f"SET memory_limit = '{_quote(config.duckdb_memory_limit)}'")
-            own.execute(f"SET temp_directory = '{_quote(str(spill))}'")
-            own.execute("SET preserve_insertion_order = false")
-            if config.duckdb_threads:
-                own.execute(f"SET threads = {int(config.duckdb_threads)}")
             yield own
         finally:
             own.close()
-
-
-def _quote(value: str) -> str:
-    return value.replace("'", "''")

@@ -48,11 +48,8 @@ def new_run_id(now: datetime) -> str:
 
 
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
-    """Write ``frame`` to ``path`` via a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.write_parquet(tmp)
-    tmp.replace(path)
+    """Write ``frame`` to ``path`` via a synced temporary file and a rename (``lake.write_atomic``)."""
+    lake.write_atomic(frame.to_arrow(), path)
     return path
 
 

@@ -18,14 +18,10 @@ from moneytrail.lake import read_labels
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def _scores(db: Path, run_id: str) -> pl.DataFrame:
+def _run_rows(db: Path, table: str, run_id: str) -> pl.DataFrame:
+    """Rows of one run from a store table (``table`` is a constant of these tests)."""
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.sql("SELECT * FROM account_scores WHERE run_id = ?", params=[run_id]).pl()
-
-
-def _alerts(db: Path, run_id: str) -> pl.DataFrame:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.sql("SELECT * FROM alerts WHERE run_id = ?", params=[run_id]).pl()
+        return con.sql(f"SELECT * FROM {table} WHERE run_id = ?", params=[run_id]).pl()
 
 
 @pytest.fixture(scope="module")
@@ -36,21 +32,20 @@ def history_run(tiny_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
 
 def test_history_run_ranks_planted_schemes_above_background(history_run, tiny_dataset: Path) -> None:
     db, summary = history_run
-    scores = _scores(db, summary.run_id)
+    scores = _run_rows(db, "account_scores", summary.run_id)
     labels = read_labels(tiny_dataset)
     assert scores["account_id"].is_unique().all()
     # A floor that random or broken scores (AUC ~0.5) cannot pass.
     # A floor that random or broken scores (AUC ~0.5) cannot pass; measured ~0.97 on tiny seeds 11-13.
     assert instance_ranking_auc(scores, labels) >= 0.9
-    report = evaluate(_alerts(db, summary.run_id), scores, labels)
+    report = evaluate(_run_rows(db, "alerts", summary.run_id), scores, labels)
     assert report.alerts > 0 and report.alert_precision >= 0.7
 
 
 def test_history_run_records_alerts_and_lineage(history_run) -> None:
     db, summary = history_run
-    with duckdb.connect(str(db), read_only=True) as con:
-        run = con.sql("SELECT * FROM runs WHERE run_id = ?", params=[summary.run_id]).pl().row(0, named=True)
-        alerts = con.sql("SELECT * FROM alerts WHERE run_id = ?", params=[summary.run_id]).pl()
+    run = _run_rows(db, "runs", summary.run_id).row(0, named=True)
+    alerts = _run_rows(db, "alerts", summary.run_id)
     assert run["mode"] == "history" and run["as_of"] is None
     assert run["accounts_scored"] == summary.accounts_scored > 0
     assert run["alerts"] == alerts.height == summary.alerts > 0
