@@ -11,7 +11,25 @@ os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="moneytrail-prefec
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 
+import ctypes
+import ctypes.util
+
 import pytest
+
+_LIBM = ctypes.util.find_library("m")
+
+
+@pytest.fixture(autouse=True)
+def default_float_environment():
+    """Undo flush-to-zero left by an optional native dependency (snapml sets it on import).
+
+    Test modules are all imported before any test runs, so one module importing snapml would
+    otherwise make every float computation of the session flush subnormals to zero (and
+    Hypothesis refuses to draw floats). glibc's ``fesetenv(FE_DFL_ENV)`` restores the default.
+    """
+    if _LIBM is not None:
+        ctypes.CDLL(_LIBM).fesetenv(ctypes.c_void_p(-1))
+    yield
 
 
 @pytest.fixture(scope="session")
