@@ -11,7 +11,7 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test test-slow lint bench detection clean
+.PHONY: install browser demo test test-slow lint bench detection clean
 
 install: $(STAMP)
 
@@ -30,7 +30,16 @@ demo: $(STAMP)
 	$(BIN)/moneytrail alerts --db $(DEMO)/moneytrail.duckdb --limit 20
 	@echo "outputs: $(DEMO)/generated (synthetic data + labels), $(DEMO)/lake (Parquet lake), $(DEMO)/moneytrail.duckdb (runs, account_scores, alerts)"
 
-test: $(STAMP)
+# The review app's browser test drives Debian's chromium (Playwright cannot download its own here).
+# Installed only when running as root with apt-get and chromium missing; otherwise that test skips.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium for the browser test"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "chromium could not be installed: the browser test will skip"; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)

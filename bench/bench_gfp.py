@@ -157,7 +157,7 @@ def ours_comparable(
     lg = legs(enc.lazy())
     evals_df = eval_rows(lg, config, as_of).collect()
     start = None if as_of is None else day_number(as_of) - max(windows) + 1
-    edges = _graph_edges(lg, start).collect()
+    edges = _graph_edges(enc.lazy(), start).collect()
     with connection(config) as duck:
         degree_events = counterparty_events(duck, edges, windows)
         pattern_frame = patterns.pattern_features(duck, enc, evals_df, config, as_of)

@@ -1,12 +1,14 @@
 """Typology rules and scikit-learn anomaly detectors behind one interface.
 
 Public entry points: :func:`score_accounts` and :func:`select_alerts`; the detector classes
-(:class:`RuleDetector`, :class:`IsolationForestDetector`, :class:`PeerGroupIsolationForest`)
-share the contract of :class:`BaseDetector`.
+(:class:`RuleDetector`, :class:`IsolationForestDetector`, :class:`PeerGroupIsolationForest`,
+:class:`PeerGroupEnsemble` and the members in ``detectors.unsupervised``) share the contract
+of :class:`BaseDetector`.
 """
 
-from detectors.alerts import alert_budget, select_alerts
+from detectors.alerts import alert_budget, hibernate_alerts, select_alerts
 from detectors.base import BaseDetector, MissingFeatureError
+from detectors.cases import case_keys
 from detectors.config import (
     DEFAULT_RULES,
     AlertConfig,
@@ -15,6 +17,7 @@ from detectors.config import (
     PropagationConfig,
     RuleSpec,
 )
+from detectors.ensemble import PeerGroupEnsemble, RankEnsembleDetector
 from detectors.isolation import IsolationForestDetector, PeerGroupIsolationForest
 from detectors.propagation import propagate_scores
 from detectors.rules import RuleDetector
@@ -28,11 +31,15 @@ __all__ = [
     "DetectorConfig",
     "IsolationForestDetector",
     "MissingFeatureError",
+    "PeerGroupEnsemble",
     "PeerGroupIsolationForest",
     "PropagationConfig",
+    "RankEnsembleDetector",
     "RuleDetector",
     "RuleSpec",
     "alert_budget",
+    "case_keys",
+    "hibernate_alerts",
     "propagate_scores",
     "score_accounts",
     "select_alerts",

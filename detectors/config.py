@@ -7,6 +7,8 @@ The default rule set is :data:`DEFAULT_RULES`; ``docs/DETECTORS.md`` explains ev
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from detectors.default_rules import DEFAULT_RULES
@@ -45,6 +47,9 @@ class PropagationConfig(_Strict):
     #: or at least ``min_hub_share`` of the hub's inflow (outflow) from scored accounts (1.0, the
     #: default: only a hub's single counterparty qualifies this way).
     min_amount: float = Field(default=1_000.0, ge=0.0)
+    #: The counterparty's own outflow (inflow) for ``min_peer_share`` is summed over this many
+    #: days ending on the hub's date (at least ``window_days``).
+    peer_window_days: int = Field(default=90, ge=1)
     min_peer_share: float = Field(default=0.9, ge=0.0, le=1.0)
     min_hub_share: float = Field(default=1.0, ge=0.0, le=1.0)
     #: Derived score = hub score x (decay + (1 - decay) x max(peer share, hub share)).
@@ -57,6 +62,8 @@ class PropagationConfig(_Strict):
         both = sorted(set(self.inbound_typologies) & set(self.outbound_typologies))
         if both:
             raise ValueError(f"typologies {both} are both inbound and outbound")
+        if self.peer_window_days < self.window_days:
+            raise ValueError("peer_window_days must be at least window_days")
         return self
 
 
@@ -90,6 +97,18 @@ class DetectorConfig(_Strict):
     anomaly_n_jobs: int | None = None
     #: Expected share of anomalies: the forest "fires" (predict == -1) on about this share.
     anomaly_contamination: float = Field(default=0.01, gt=0.0, le=0.5)
+    #: Anomaly model: one isolation forest per peer group, or the rank ensemble of isolation
+    #: forest, local outlier factor, one-class SVM and robust covariance (``PeerGroupEnsemble``).
+    anomaly_method: Literal["isolation_forest", "ensemble"] = "isolation_forest"
+    #: Ensemble members (names from ``detectors.ensemble.METHODS``).
+    anomaly_ensemble_methods: tuple[str, ...] = (
+        "isolation_forest",
+        "local_outlier_factor",
+        "one_class_svm",
+        "robust_covariance",
+    )
+    #: Rows drawn per peer group to fit the ensemble's members (scoring covers every row).
+    anomaly_ensemble_fit_rows: int = Field(default=20_000, ge=2)
     #: Combiner weights (see docs/DETECTORS.md): anomaly percentile and extra typologies.
     anomaly_weight: float = Field(default=0.2, ge=0.0, le=1.0)
     multi_typology_weight: float = Field(default=0.1, ge=0.0, le=1.0)
@@ -138,3 +157,19 @@ class AlertConfig(_Strict):
     min_score: float = 0.0
     #: Per-typology minimum score (typology id -> score), on top of ``min_score``.
     min_score_by_typology: dict[str, float] = Field(default_factory=dict)
+    #: Hibernation: no second alert for the same (account, typology) within this many days of the
+    #: previous one (0: off) ...
+    hibernation_days: int = Field(default=30, ge=0)
+    #: ... unless its score exceeds the previous alert's score by at least this margin.
+    hibernation_margin: float = Field(default=0.1, ge=0.0)
+    #: Case roll-up: at most this many alerts per (case key, typology), the highest-scoring ones;
+    #: accounts of one entity (customer or shared identifiers) form one case (None: no limit).
+    max_alerts_per_case: int | None = Field(default=1, ge=1)
+    #: Also roll up candidates of one typology whose accounts paid each other (``edges`` given to
+    #: ``select_alerts``): the lower-ranked one joins the higher-ranked one's case. Derived
+    #: (propagated) candidates never roll up: they exist to bring a hub's counterparty into view.
+    rollup_transfers: bool = True
+    #: ... and candidates of one typology that share a counterparty with at most this many
+    #: distinct counterparties (a common funder, depositor or collector; None: direct transfers
+    #: only). Busy accounts (merchants, utilities, payroll) link nobody.
+    rollup_shared_max_degree: int | None = Field(default=20, ge=1)

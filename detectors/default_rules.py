@@ -42,6 +42,23 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
         " ({near_threshold_cash_share_30d:.0%} of cash deposits)",
     ),
     RuleSpec(
+        # Cash placed in several deposits that each stay under the reporting threshold (the
+        # average lies in the band just below it) but add up to well above it.
+        name="structuring_split_30d",
+        typology="structuring",
+        kinds=("individual",),
+        conditions=(
+            _c("cash_deposit_count_30d", 3, 15, scale="log"),
+            _c("cash_deposit_amount_30d", 5_000, 9_000, per="cash_deposit_count_30d"),
+            _c("cash_deposit_amount_30d", 9_999.99, op="<=", per="cash_deposit_count_30d", graded=False),
+            _c("cash_deposit_amount_30d", 20_000, 200_000, scale="log"),
+            # Cash banked in many regions is the funnel scenario's (funnel_30d).
+            _c("cash_deposit_regions_30d", 4, op="<=", graded=False),
+        ),
+        reason="{cash_deposit_count_30d:#cash deposit} totalling USD {cash_deposit_amount_30d:,.0f}"
+        " within 30 days, averaging under USD {near_high:,.0f} each",
+    ),
+    RuleSpec(
         name="funnel_30d",
         typology="funnel",
         kinds=("individual", "business"),
@@ -237,6 +254,60 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
         ),
         reason="silent for {reactivation_gap_days:#day}, then USD {in_amount_30d:,.0f} in and"
         " USD {out_amount_30d:,.0f} out within 30 days",
+    ),
+    RuleSpec(
+        # Young accounts linked by shared identifiers that forward what they receive, quickly,
+        # to one common collector.
+        name="mule_network_7d",
+        typology="mule_network",
+        kinds=("individual",),
+        conditions=(
+            _c("entity_component_size", 3, 10),
+            _c("entity_collector_share_7d", 0.5, 1.0),
+            _c("pass_through_ratio_7d", 0.7, 1.0),
+            _c("account_age_days", 120, 30, op="<="),
+            _c("in_amount_7d", 2_000, 50_000, scale="log"),
+            _c("fast_forward_share_7d", 0.5, 1.0),
+        ),
+        reason="one of {entity_component_size:#linked account} sharing phone, address or device;"
+        " opened {account_age_days:#day} ago, it forwarded {pass_through_ratio_7d:.0%} of USD"
+        " {in_amount_7d:,.0f} received within 7 days; {entity_collector_share_7d:.0%} of the linked"
+        " accounts' outflow went to one recipient",
+    ),
+    RuleSpec(
+        # Trade-based laundering: a trading business paid invoice-like round amounts by many
+        # counterparties it has not dealt with before (third parties instead of its buyers).
+        name="tbml_30d",
+        typology="tbml",
+        kinds=("business",),
+        conditions=(
+            _c("round_amount_share_30d", 0.25, 1.0),
+            _c("in_amount_30d", 50_000, 1_000_000, scale="log"),
+            _c("fan_in_degree_30d", 3, 20, scale="log"),
+            _c("new_counterparties_30d", 5, 30, scale="log"),
+            _c("in_amount_30d_peer_z", 1.0, 4.0, required=False),
+        ),
+        reason="business paid USD {in_amount_30d:,.0f} by {fan_in_degree_30d:#distinct payer} within"
+        " 30 days ({new_counterparties_30d:#new counterparty}), {round_amount_share_30d:.0%} of"
+        " transactions in round amounts",
+    ),
+    RuleSpec(
+        # An established account with no flow in the weeks before suddenly moves large sums in
+        # and out: the spike against its own history stands in for the inactivity gap when the
+        # silence began before the data does.
+        name="dormant_spike_7d",
+        typology="dormant",
+        kinds=("individual", "business"),
+        conditions=(
+            _c("account_age_days", 180, 720),
+            _c("in_amount_spike_7d", 100, 1_000, scale="log"),
+            _c("out_amount_spike_7d", 100, 1_000, scale="log"),
+            _c("in_amount_7d", 50_000, 1_000_000, scale="log"),
+            _c("out_amount_7d", 20_000, 1_000_000, scale="log"),
+        ),
+        reason="account opened {account_age_days:#day} ago, quiet in the weeks before, received USD"
+        " {in_amount_7d:,.0f} ({in_amount_spike_7d:,.0f} times its usual week) and paid out USD"
+        " {out_amount_7d:,.0f} within 7 days",
     ),
     RuleSpec(
         name="shell_30d",

@@ -178,7 +178,8 @@ def _derived(
         )
     )
     # The peer's own flow in the same direction (outflow of a payer, inflow of a payee) within
-    # the hub's window: how much of its activity went to (came from) the hub.
+    # the ``peer_window_days`` ending on the hub's date: how much of its activity went to (came
+    # from) the hub. A longer peer window asks for a lasting, exclusive relationship.
     peer_side = pl.concat(
         [
             lazy_edges.select(
@@ -192,7 +193,10 @@ def _derived(
     windows = pairs.select("peer", "direction", "hub_date").unique()
     totals = (
         windows.join(peer_side, on=["peer", "direction"], how="inner")
-        .filter(in_window)
+        .filter(
+            (pl.col("_day") <= pl.col("hub_date"))
+            & (pl.col("_day") >= pl.col("hub_date") - timedelta(days=s.peer_window_days - 1))
+        )
         .group_by(["peer", "direction", "hub_date"])
         .agg(pl.col("amount").sum().alias("peer_total"))
     )

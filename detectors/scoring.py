@@ -14,7 +14,9 @@ from detectors.combiner import (
     typology_column,
 )
 from detectors.config import DetectorConfig, RuleSpec
+from detectors.ensemble import PeerGroupEnsemble
 from detectors.isolation import PeerGroupIsolationForest, numeric_feature_columns
+from detectors.peers import PeerGroupModel
 from detectors.rules import RuleDetector, check_columns, rule_columns, rule_proximity, rule_score
 
 KEYS = ("account_id", "eval_date")
@@ -29,24 +31,32 @@ def enabled_rules(config: DetectorConfig) -> list[RuleSpec]:
 
 def anomaly_model(
     config: DetectorConfig, rng: np.random.Generator, features: pl.DataFrame | None = None
-) -> PeerGroupIsolationForest:
-    """The unfitted peer-group isolation forest configured by ``config``, seeded from ``rng``.
+) -> PeerGroupModel:
+    """The unfitted peer-group anomaly model configured by ``config``, seeded from ``rng``.
 
-    Without ``config.anomaly_features`` the model uses every numeric column of ``features``
-    (keys, segments and ``__``-private columns excluded).
+    ``config.anomaly_method`` picks a :class:`PeerGroupIsolationForest` or a
+    :class:`PeerGroupEnsemble`. Without ``config.anomaly_features`` the model uses every numeric
+    column of ``features`` (keys, segments and ``__``-private columns excluded).
     """
     names = config.anomaly_features
     if names is None and features is not None:
         names = tuple(numeric_feature_columns(features))
+    common = {
+        "features": names,
+        "group_by": config.anomaly_group_by,
+        "min_group_rows": config.anomaly_min_group_rows,
+        "contamination": config.anomaly_contamination,
+        "random_state": int(rng.integers(2**31 - 1)),
+        "n_jobs": config.anomaly_n_jobs,
+    }
+    if config.anomaly_method == "ensemble":
+        return PeerGroupEnsemble(
+            methods=config.anomaly_ensemble_methods,
+            max_fit_samples=config.anomaly_ensemble_fit_rows,
+            **common,
+        )
     return PeerGroupIsolationForest(
-        features=names,
-        group_by=config.anomaly_group_by,
-        min_group_rows=config.anomaly_min_group_rows,
-        n_estimators=config.isolation_forest_trees,
-        contamination=config.anomaly_contamination,
-        max_fit_samples=config.anomaly_max_fit_rows,
-        random_state=int(rng.integers(2**31 - 1)),
-        n_jobs=config.anomaly_n_jobs,
+        n_estimators=config.isolation_forest_trees, max_fit_samples=config.anomaly_max_fit_rows, **common
     )
 
 
@@ -148,7 +158,7 @@ def score_accounts(features: pl.DataFrame, config: DetectorConfig, rng: np.rando
 
 
 def _with_reasons(
-    frame: pl.DataFrame, rules: list[RuleSpec], model: PeerGroupIsolationForest, config: DetectorConfig
+    frame: pl.DataFrame, rules: list[RuleSpec], model: PeerGroupModel, config: DetectorConfig
 ) -> pl.DataFrame:
     """Add ``reasons``: fired rules by descending rule score, then anomaly reasons.
 

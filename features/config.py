@@ -83,7 +83,8 @@ class FeatureConfig(BaseModel):
     #: Hub bound: per node and pattern window, only the ``max_edges_per_node`` largest edges
     #: (by amount) in each direction take part in 2-hop, cycle and chain joins. Exact below it.
     max_edges_per_node: int = 50
-    #: Cap on the number of paths expanded per start node while searching cycles.
+    #: Cycle search: at most this many temporal paths of each length per start node and block
+    #: of ``pattern_window_days`` (the earliest-ending first). Exact below it.
     max_paths_per_node: int = 2_000
 
     #: Own-history spike ratios: USD added to the usual weekly amount (keeps ratios finite).

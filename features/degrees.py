@@ -5,11 +5,14 @@ window; ``new_counterparties_30d``: counterparties (either direction) whose firs
 transaction with the account lies in the 30-day window. The ``CASH`` placeholder is never a
 counterparty (legs carry a null ``cp`` for it and are dropped here).
 
-Method (exact, one pass for every evaluation date): each distinct (account, counterparty,
-direction) pair covers evaluation days ``[d, d+w-1]`` after each day ``d`` it trades; the
-query flags, per pair-day, whether a merged cover starts or ends there;
-:mod:`features.windows` turns them into running totals read at each evaluation day (the same
-machinery as the distinct cash-deposit regions).
+Method (exact, one pass for every evaluation date): a transfer ``u -> v`` on day ``d`` makes
+``v`` a counterparty of ``u`` (fan-out) and ``u`` one of ``v`` (fan-in) on the same days, so
+one window pass over the distinct ``(src, dst, day)`` transfers serves both directions: each
+ordered pair covers evaluation days ``[d, d+w-1]`` after each day ``d`` it trades; the query
+flags, per pair-day, whether a merged cover starts or ends there, once keyed by the sender and
+once by the receiver; :mod:`features.windows` turns the flags into running totals read at each
+evaluation day (the same machinery as the distinct cash-deposit regions). A counterparty is new
+on the first day the unordered pair trades in either direction.
 """
 
 from __future__ import annotations
@@ -33,26 +36,47 @@ def degree_sql(windows: Sequence[int]) -> tuple[str, dict[str, int]]:
     """
     params: dict[str, int] = {f"w{w}": int(w) for w in windows}
     params |= {"span": DAY_SPAN, "off": DAY_OFFSET}
-    flags = []
-    for w in windows:
-        for direction, test in (("in", "NOT outgoing"), ("out", "outgoing")):
-            col = f"fan_{direction}_degree_{w}d"
-            flags.append(f"({test} AND (gap_prev IS NULL OR gap_prev >= $w{w}))::UTINYINT AS {col}{START}")
-            flags.append(f"({test} AND (gap_next IS NULL OR gap_next >= $w{w}))::UTINYINT AS {col}{END}")
     new_col = f"new_counterparties_{NEW_COUNTERPARTY_WINDOW}d"
+
+    def flags(direction: str, on: bool) -> list[str]:
+        cols = []
+        for w in windows:
+            col = f"fan_{direction}_degree_{w}d"
+            for gap, suffix in (("gap_prev", START), ("gap_next", END)):
+                test = f"({gap} IS NULL OR {gap} >= $w{w})" if on else "FALSE"
+                cols.append(f"{test} AS {col}{suffix}")
+        return cols
+
+    def key(acct: str) -> str:
+        return f"CAST({acct} AS BIGINT) * $span + (day + $off) AS k"
+
+    def side(acct: str, outgoing: bool) -> str:
+        cols = [key(acct), *flags("in", not outgoing), *flags("out", outgoing), f"FALSE AS {new_col}"]
+        return f"SELECT {', '.join(cols)} FROM g"
+
+    zeros = [*flags("in", False), *flags("out", False)]
+    firsts = [
+        f"SELECT {key(acct)}, {', '.join(zeros)}, TRUE AS {new_col} FROM first_day{cond}"
+        for acct, cond in (("lo", ""), ("hi", " WHERE hi <> lo"))
+    ]
     sql = f"""
-WITH pd AS (SELECT DISTINCT acct, cp, outgoing, day FROM edges),
-g AS (
-  SELECT acct, outgoing, day,
+WITH pd AS (SELECT DISTINCT src, dst, day FROM edges),
+g AS MATERIALIZED (
+  SELECT src, dst, day,
          day - LAG(day) OVER w AS gap_prev,
-         LEAD(day) OVER w - day AS gap_next,
-         ROW_NUMBER() OVER (PARTITION BY acct, cp ORDER BY day, outgoing) = 1 AS first_seen
-  FROM pd WINDOW w AS (PARTITION BY acct, cp, outgoing ORDER BY day)
+         LEAD(day) OVER w - day AS gap_next
+  FROM pd WINDOW w AS (PARTITION BY src, dst ORDER BY day)
+),
+first_day AS MATERIALIZED (
+  SELECT least(src, dst) AS lo, greatest(src, dst) AS hi, min(day) AS day FROM pd GROUP BY ALL
 )
-SELECT CAST(acct AS BIGINT) * $span + (day + $off) AS k,
-       {", ".join(flags)},
-       first_seen::UTINYINT AS {new_col}
-FROM g
+{side("src", True)}
+UNION ALL
+{side("dst", False)}
+UNION ALL
+{firsts[0]}
+UNION ALL
+{firsts[1]}
 """
     return sql, params
 
@@ -72,15 +96,15 @@ def counterparty_events(
     con : duckdb.DuckDBPyConnection
         Connection to run on (the frame is registered as a view, not copied).
     edges : polars.DataFrame
-        ``acct``, ``cp`` (non-null), ``day``, ``outgoing``.
+        Transfers between two real accounts: ``src``, ``dst``, ``day``.
     windows : sequence of int
         Window lengths in days.
 
     Returns
     -------
     polars.DataFrame
-        One row per distinct (account, counterparty, direction, day): ``k``, the UInt8
-        start/end flags of :func:`degree_columns` and ``new_counterparties_30d`` (1 on the
+        Rows keyed by packed ``(acct, day)`` (``k``; several rows per key, to be summed): the
+        Boolean start/end flags of :func:`degree_columns` and ``new_counterparties_30d`` (the
         pair's first day, either direction).
     """
     sql, params = degree_sql(windows)

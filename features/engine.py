@@ -17,7 +17,7 @@ from features.config import FeatureConfig
 from features.degrees import counterparty_events
 from features.duck import connection
 from features.entities import entity_columns, entity_features
-from features.exprs import DAILY_SUM_COLUMNS, leg_values, money_out
+from features.exprs import DAILY_SUM_COLUMNS, leg_values, money_out, profile_window_features
 from features.peers import SPIKE_AMOUNTS, SPIKE_SHORT, peer_zscore, spike, spike_columns
 from features.prepare import (
     DAY_SPAN,
@@ -87,27 +87,30 @@ def _window_features(config: FeatureConfig, w: int) -> list[pl.Expr]:
         _ratio(diff("risk_weighted_out_amount"), out).alias(f"risk_weighted_cross_border_share{s}"),
         diff("border_cash_withdrawal_count").alias(f"border_cash_withdrawal_count{s}"),
         diff("border_cash_withdrawal_amount").alias(f"border_cash_withdrawal_amount{s}"),
+        *profile_window_features(w),
     ]
     return exprs
 
 
-def _graph_edges(lg: pl.LazyFrame, start: int | None) -> pl.LazyFrame:
-    """Counterparty edges ``(acct, cp, day, outgoing)`` for the degree features.
+def _graph_edges(tx: pl.LazyFrame, start: int | None) -> pl.LazyFrame:
+    """Transfers ``(src, dst, day)`` between two real accounts for the degree features.
 
-    With a nightly ``start`` day: edges from ``start`` on, plus, for each (account,
-    counterparty) pair among them that also traded before ``start``, one row per direction
-    with its last earlier day (enough to know "seen before" and where covers began).
+    With a nightly ``start`` day: transfers from ``start`` on, plus, for each ordered pair whose
+    accounts also traded (either way) from ``start`` on, its last earlier day (enough to know
+    "seen before" and where covers began).
     """
-    edges = lg.filter(pl.col("cp").is_not_null()).select("acct", "cp", "day", "outgoing")
+    edges = tx.filter(pl.col("src").is_not_null() & pl.col("dst").is_not_null()).select("src", "dst", "day")
     if start is None:
         return edges
+    pair = [pl.min_horizontal("src", "dst"), pl.max_horizontal("src", "dst")]
     recent = edges.filter(pl.col("day") >= start)
+    recent_pairs = recent.select(pair[0].alias("lo"), pair[1].alias("hi")).unique()
     earlier = (
         edges.filter(pl.col("day") < start)
-        .join(recent.select("acct", "cp").unique(), on=["acct", "cp"], how="semi")
-        .group_by("acct", "cp", "outgoing")
+        .join(recent_pairs, left_on=pair, right_on=["lo", "hi"], how="semi")
+        .group_by("src", "dst")
         .agg(pl.col("day").max())
-        .select("acct", "cp", "day", "outgoing")
+        .select("src", "dst", "day")
     )
     return pl.concat([recent, earlier])
 
@@ -251,7 +254,7 @@ def compute_features(
     start = None if as_of is None else day_number(as_of) - max(offsets) + 1
     recent_tx = tx.lazy() if start is None else tx.lazy().filter(pl.col("day") >= start)
     recent = legs(recent_tx)
-    edges = _graph_edges(lg, start)
+    edges = _graph_edges(tx.lazy(), start)
     activity = _activity_days(lg, start)
 
     deposits = recent_tx.filter(pl.col("is_cd") & pl.col("dst").is_not_null())

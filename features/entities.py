@@ -120,13 +120,15 @@ def entity_features(
         config,
         as_of,
     )
-    per_recipient = dated.group_by("acct", "eval_day", "cp").agg(pl.col("amount").sum())
+    # Integer cents: a float sum's result depends on the (parallel) summation order.
+    cents = (pl.col("amount") * 100).round().cast(pl.Int64)
+    per_recipient = dated.group_by("acct", "eval_day", "cp").agg(cents.sum().alias("amount"))
     share = (
         per_recipient.group_by("acct", "eval_day")
         .agg(
             pl.when(pl.col("amount").sum() > 0)
             .then(
-                pl.col("amount").filter(pl.col("cp").is_not_null()).max().fill_null(0.0)
+                pl.col("amount").filter(pl.col("cp").is_not_null()).max().fill_null(0)
                 / pl.col("amount").sum()
             )
             .otherwise(0.0)

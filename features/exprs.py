@@ -92,6 +92,16 @@ def cross_border() -> pl.Expr:
     return money_out() & pl.col("xb")
 
 
+def cross_border_in() -> pl.Expr:
+    """Incoming money sent from another country."""
+    return money_in() & pl.col("xb")
+
+
+def log_amount() -> pl.Expr:
+    """Natural log of the amount (at least 1 USD): the scale on which amount similarity is read."""
+    return pl.col("amount").clip(lower_bound=1.0).log()
+
+
 def leg_values() -> list[pl.Expr]:
     """Additive per-leg values (summed per account and day by the window machinery; window
     features are differences of their running totals). Counts UInt8 0/1, amounts Float64."""
@@ -120,6 +130,12 @@ def leg_values() -> list[pl.Expr]:
         count(pl.col("moves_money") & pl.col("round"), "round_count"),
         count(cash_out_border, "border_cash_withdrawal_count"),
         total(cash_out_border, "border_cash_withdrawal_amount"),
+        total(cross_border_in(), "cross_border_in_amount"),
+        *[
+            pl.when(cond).then(power).otherwise(0.0).alias(f"{side}_log_amount{suffix}")
+            for side, cond in (("in", money_in()), ("out", money_out()))
+            for suffix, power in (("", log_amount()), ("_sq", log_amount() ** 2))
+        ],
     ]
 
 
@@ -139,4 +155,42 @@ DAILY_SUM_COLUMNS: tuple[str, ...] = (
     "round_count",
     "border_cash_withdrawal_count",
     "border_cash_withdrawal_amount",
+    "cross_border_in_amount",
+    "in_log_amount",
+    "in_log_amount_sq",
+    "out_log_amount",
+    "out_log_amount_sq",
 )
+
+
+def _share(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    return pl.when(den > 0).then(num / den).otherwise(0.0).fill_null(0.0)
+
+
+def log_amount_sd(count: pl.Expr, total: pl.Expr, squares: pl.Expr) -> pl.Expr:
+    """Standard deviation of log amounts from their count, sum and sum of squares in a window;
+    0 with fewer than two amounts. Close to the coefficient of variation for similar amounts
+    (0.1 = amounts within about 10% of each other) and independent of their scale."""
+    n = count.cast(pl.Float64)
+    variance = (squares - total * total / n) / n
+    return pl.when(n >= 2).then(variance.clip(lower_bound=0.0).sqrt()).otherwise(0.0).fill_null(0.0)
+
+
+def profile_window_features(w: int) -> list[pl.Expr]:
+    """Window-``w`` money-profile features (incoming cross-border share, amount similarity)
+    from the running totals of :data:`DAILY_SUM_COLUMNS` looked up at ``D`` (no suffix) and
+    ``D - w`` (suffix ``_m{w}``)."""
+    s = f"_{w}d"
+
+    def diff(col: str) -> pl.Expr:
+        return pl.col(col) - pl.col(f"{col}_m{w}")
+
+    return [
+        _share(diff("cross_border_in_amount"), diff("in_amount")).alias(f"cross_border_in_share{s}"),
+        *[
+            log_amount_sd(diff(f"{side}_count"), diff(f"{side}_log_amount"), diff(f"{side}_log_amount_sq"))
+            .round(4)
+            .alias(f"{side}_amount_log_sd{s}")
+            for side in ("in", "out")
+        ],
+    ]

@@ -7,17 +7,10 @@ every hop of an instance lies within ``P`` days of its first hop.
 
 Hub bound (DuckDB): in each block of ``P`` days, a node keeps only its
 ``config.max_edges_per_node`` largest outgoing and largest incoming edges (by amount) for the
-2-hop and cycle joins, and cycle search keeps at most ``config.max_paths_per_node`` open paths
-per start node and length. Features are exact for nodes below the caps and lower bounds above.
-Dwell times use every edge (an as-of join, no cap).
-
-Cycle search pruning (exact: it drops only what cannot be on a cycle; the path cap then counts
-only the paths that remain): (1) the capped edge list is trimmed twice, keeping an edge
-``u -> v`` at ``t`` only when ``v`` has an outgoing and ``u`` an incoming (trimmed) edge strictly
-within ``P`` days of ``t`` (as-of joins); (2) an open path with 1 (2) hops left is kept only when
-its last account has a capped 1-hop (1- or 2-hop temporal, within ``P`` days) route to the start
-whose latest first hop is after the path's last hop and whose earliest last hop is before
-``t0 + P``; (3) the last level joins only the hops that return to the start.
+2-hop and cycle joins, and the cycle search (:mod:`features.cycles`) keeps at most
+``config.max_paths_per_node`` paths per start node, length and block. Features are exact for
+nodes below the caps and lower bounds above. Dwell times use every edge (an as-of join, no cap).
+Band joins ("the next hop within ``P`` days") are equi-joins on (account, time block).
 
 Columns (``{P}`` = pattern window):
 
@@ -43,6 +36,7 @@ import duckdb
 import polars as pl
 
 from features.config import FeatureConfig
+from features.cycles import BLOCKED_SQL, cycle_instances
 from features.prepare import US_PER_DAY, day_number, step_end_day
 
 US_PER_HOUR = 3_600_000_000
@@ -115,159 +109,82 @@ QUALIFY ROW_NUMBER() OVER (PARTITION BY src, day // $p ORDER BY amount DESC, ts,
     AND ROW_NUMBER() OVER (PARTITION BY dst, day // $p ORDER BY amount DESC, ts, src) <= $cap
 """
 
+#: Distinct 2-hop instances ``a -> b -> c`` (``c <> a``, second hop within ``P`` days after the
+#: first), each with every evaluation day whose window holds its last hop (``day_map``).
 _TWO_HOP_SQL = """
-SELECT e1.src AS a, e1.dst AS b, e2.dst AS c, e2.day AS day, e1.ts AS t1, e2.ts AS t2
-FROM capped e1 JOIN capped e2
-  ON e1.dst = e2.src AND e2.ts > e1.ts AND e2.ts < e1.ts + $p_us AND e2.dst <> e1.src
+SELECT DISTINCT e1.src AS a, e1.dst AS b, e2.dst AS c, m.eval_day
+FROM capped e1 JOIN capped_b e2
+  ON e1.dst = e2.src AND e2.blk = e1.ts // $p_us
+ AND e2.ts > e1.ts AND e2.ts < e1.ts + $p_us AND e2.dst <> e1.src
+JOIN day_map m ON m.day = e2.day
 """
 
-#: Routes back for pruning the cycle search: per (from, to) pair reachable in one hop
-#: (``back1``) or in one or two hops (``back2``, temporal 2-hop paths within P days), the latest
-#: first-hop time and the earliest last-hop time. A path ending at ``x`` at ``t`` with ``r``
-#: hops left can only return to its start ``s`` before ``t0 + P`` when ``backR`` has
-#: ``(x, s)`` with ``t_first > t`` and ``t_last < t0 + P`` (necessary, not sufficient).
-_BACK1_SQL = """
-SELECT src AS a, dst AS c, max(ts) AS t_first, min(ts) AS t_last FROM capped GROUP BY ALL
+#: Most distinct middles ``b`` to (from) one far end, per account ``{me}`` (``a`` or ``c``).
+_MIDDLES_SQL = """
+SELECT acct, eval_day, max(n)::UINTEGER AS "{name}" FROM (
+  SELECT i.{me} AS acct, i.eval_day, count(*) AS n
+  FROM hop2 i SEMI JOIN evals v ON v.acct = i.{me} AND v.eval_day = i.eval_day
+  GROUP BY i.{me}, i.eval_day, i.{far}
+) GROUP BY acct, eval_day
 """
-_BACK2_SQL = """
-SELECT a, c, max(t_first) AS t_first, min(t_last) AS t_last FROM (
-  SELECT a, c, t_first, t_last FROM back1
-  UNION ALL
-  SELECT a, c, max(t1), min(t2) FROM hop2 GROUP BY ALL
-) GROUP BY ALL
+
+_GATHER_SCATTER_SQL = """
+SELECT i.b AS acct, i.eval_day,
+       least(count(DISTINCT i.a), count(DISTINCT i.c))::UINTEGER AS "{name}"
+FROM hop2 i SEMI JOIN evals v ON v.acct = i.b AND v.eval_day = i.eval_day
+GROUP BY ALL
 """
 
 
-#: Extend open temporal paths by one hop; rows that return to the start are cycles.
-_EXTEND_SQL = """
-SELECT p.start, e.dst AS last, p.t0, e.ts AS t_last, e.day AS day,
-       list_append(p.nodes, e.dst) AS nodes, e.dst = p.start AS closed
-FROM paths p JOIN cyc e
-  ON e.src = p.last AND e.ts > p.t_last AND e.ts < p.t0 + $p_us
- AND (e.dst = p.start OR NOT list_contains(p.nodes, e.dst))
-"""
-
-#: One round of trimming the cycle edge list ``cyc`` (see :func:`_cycle_instances`).
-_TRIM_SQL = """
-SELECT e.src, e.dst, e.ts, e.day FROM (
-  SELECT e.src, e.dst, e.ts, e.day FROM cyc e
-  ASOF JOIN (SELECT src, ts FROM cyc) o ON o.src = e.dst AND o.ts > e.ts - $p_us
-  WHERE o.ts < e.ts + $p_us
-) e
-ASOF JOIN (SELECT dst, ts FROM cyc) i ON i.dst = e.src AND i.ts > e.ts - $p_us
-WHERE i.ts < e.ts + $p_us
-"""
-_TRIM_ROUNDS = 2
-
-#: Last level: only the hop that closes the cycle matters.
-_CLOSE_SQL = """
-SELECT p.start, e.dst AS last, p.t0, e.ts AS t_last, e.day AS day,
-       list_append(p.nodes, e.dst) AS nodes, TRUE AS closed
-FROM paths p JOIN cyc e
-  ON e.src = p.last AND e.dst = p.start AND e.ts > p.t_last AND e.ts < p.t0 + $p_us
-"""
-
-#: Keep closed rows and open paths with a possible route back (``{back}`` = back1 / back2).
-_PRUNE_SQL = """
- WHERE e.dst = p.start OR EXISTS (
-   SELECT 1 FROM {back} b
-   WHERE b.a = e.dst AND b.c = p.start AND b.t_first > e.ts AND b.t_last < p.t0 + $p_us)
-"""
+def eval_days(instances: pl.LazyFrame, config: FeatureConfig, as_of: dt.date | None) -> pl.LazyFrame:
+    """Pair each dated instance (``day``, ...) with every evaluation day whose pattern window
+    holds its day (adds ``eval_day``; one row per pair)."""
+    p = config.pattern_window_days
+    if as_of is not None:
+        end = day_number(as_of)
+        return instances.filter(pl.col("day").is_between(end - p + 1, end)).with_columns(
+            eval_day=pl.lit(end, dtype=pl.Int32)
+        )
+    step = config.history_step_days
+    first = step_end_day(pl.col("day"), config)
+    if p <= step:  # at most one step end within the window: no list to explode
+        return instances.filter(first < pl.col("day") + p).with_columns(eval_day=first)
+    ends = pl.int_ranges(first, pl.col("day") + p, step, dtype=pl.Int32)
+    return instances.with_columns(eval_day=ends).explode("eval_day")
 
 
 def date_instances(
     instances: pl.LazyFrame, evals: pl.LazyFrame, config: FeatureConfig, as_of: dt.date | None
 ) -> pl.LazyFrame:
-    """Pair each dated instance (``acct``, ``day``, ...) with the evaluation rows whose pattern
-    window holds its day (adds ``eval_day``; inner-joined with ``evals``)."""
-    p = config.pattern_window_days
-    if as_of is not None:
-        end = day_number(as_of)
-        dated = instances.filter(pl.col("day").is_between(end - p + 1, end)).with_columns(
-            eval_day=pl.lit(end, dtype=pl.Int32)
-        )
-    else:
-        step = config.history_step_days
-        first = step_end_day(pl.col("day"), config)
-        dated = instances.with_columns(
-            eval_day=pl.int_ranges(first, pl.col("day") + p, step, dtype=pl.Int32)
-        ).explode("eval_day")
+    """:func:`eval_days` of instances keyed by ``acct``, kept where ``(acct, eval_day)`` is an
+    evaluation row of ``evals``."""
+    dated = eval_days(instances, config, as_of)
     return dated.join(evals.select("acct", "eval_day"), on=["acct", "eval_day"], how="semi")
 
 
 def _two_hop_features(
-    inst: pl.LazyFrame, evals: pl.LazyFrame, config: FeatureConfig, as_of: dt.date | None
+    con: duckdb.DuckDBPyConnection, evals: pl.LazyFrame, config: FeatureConfig, as_of: dt.date | None
 ) -> list[pl.LazyFrame]:
+    """The three 2-hop columns over tables ``capped``/``capped_b`` of ``con`` (DuckDB: the
+    instances are deduplicated per evaluation day there, so distinct counts are row counts)."""
     p = config.pattern_window_days
-    out = []
-    for me, far, name in (("a", "c", f"scatter_gather_middles_{p}d"), ("c", "a", f"gather_middles_{p}d")):
-        per = date_instances(inst.rename({me: "acct"}), evals, config, as_of)
-        out.append(
-            per.group_by("acct", "eval_day", far)
-            .agg(pl.col("b").n_unique().alias(name))
-            .group_by("acct", "eval_day")
-            .agg(pl.col(name).max())
-        )
-    mid = date_instances(inst.rename({"b": "acct"}), evals, config, as_of)
-    out.append(
-        mid.group_by("acct", "eval_day").agg(
-            pl.min_horizontal(pl.col("a").n_unique(), pl.col("c").n_unique()).alias(
-                f"gather_scatter_degree_{p}d"
-            )
-        )
-    )
-    return out
-
-
-def _cycle_instances(con: duckdb.DuckDBPyConnection, config: FeatureConfig) -> pl.LazyFrame:
-    """``(acct, day, cycle)`` for every account on every temporal cycle found."""
-    params = {"p_us": config.pattern_window_days * US_PER_DAY, "cap": config.max_paths_per_node}
-    # An edge u -> v at t on a temporal cycle has, on the same cycle, an outgoing edge of v and an
-    # incoming edge of u within P days of t (all hops lie within P days of the first): drop the
-    # capped edges without both, twice (each round can strand more). Exact below the caps.
-    con.execute("CREATE OR REPLACE TEMP TABLE cyc AS SELECT src, dst, ts, day FROM capped")
-    for _ in range(_TRIM_ROUNDS):
-        con.execute("CREATE OR REPLACE TEMP TABLE cyc AS " + _TRIM_SQL, {"p_us": params["p_us"]})
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE paths AS "
-        "SELECT src AS start, dst AS last, ts AS t0, ts AS t_last, [src, dst] AS nodes FROM cyc"
-    )
-    found = []
-    k = config.max_cycle_length
-    for level in range(2, k + 1):
-        left = k - level  # hops still allowed after this one
-        if left == 0:
-            sql = _CLOSE_SQL
-        elif left <= 2:
-            sql = _EXTEND_SQL + _PRUNE_SQL.format(back=f"back{left}")
-        else:
-            sql = _EXTEND_SQL
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE step AS "
-            + sql
-            + " QUALIFY ROW_NUMBER() OVER (PARTITION BY p.start, e.dst = p.start"
-            " ORDER BY e.ts, e.dst) <= $cap",
-            params,
-        )
-        found.append(con.sql("SELECT nodes, day FROM step WHERE closed").pl())
-        if left == 0:
-            break
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE paths AS SELECT start, last, t0, t_last, nodes FROM step "
-            "WHERE NOT closed"
-        )
-    con.execute("DROP TABLE IF EXISTS paths")
-    con.execute("DROP TABLE IF EXISTS step")
-    con.execute("DROP TABLE IF EXISTS cyc")
-    cycles = pl.concat(found) if found else pl.DataFrame({"nodes": [], "day": []})
-    return (
-        cycles.lazy()
-        .with_row_index("cycle")
-        .with_columns(pl.col("nodes").list.slice(0, pl.col("nodes").list.len() - 1))  # last = start
-        .explode("nodes")
-        .rename({"nodes": "acct"})
-        .select(pl.col("acct").cast(pl.UInt32), pl.col("day").cast(pl.Int32), "cycle")
-    )
+    days = con.sql("SELECT DISTINCT day FROM capped").pl().lazy().select(pl.col("day").cast(pl.Int32))
+    day_map = eval_days(days, config, as_of).collect()
+    con.register("day_map", day_map.to_arrow())
+    con.register("evals", evals.select("acct", "eval_day").collect().to_arrow())
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE hop2 AS " + _TWO_HOP_SQL, {"p_us": p * US_PER_DAY})
+        queries = [
+            _MIDDLES_SQL.format(me="a", far="c", name=f"scatter_gather_middles_{p}d"),
+            _MIDDLES_SQL.format(me="c", far="a", name=f"gather_middles_{p}d"),
+            _GATHER_SCATTER_SQL.format(name=f"gather_scatter_degree_{p}d"),
+        ]
+        out = [con.sql(q).pl().lazy() for q in queries]
+    finally:
+        con.execute("DROP TABLE IF EXISTS hop2")
+        con.unregister("day_map")
+        con.unregister("evals")
+    return [f.with_columns(pl.col("acct").cast(pl.UInt32), pl.col("eval_day").cast(pl.Int32)) for f in out]
 
 
 _DWELL_SQL = """
@@ -352,24 +269,20 @@ def pattern_features(
         chain_days = int(config.max_cycle_length * config.pass_through_hours // 24) + 1
         edges = edges.filter(pl.col("day") > day_number(as_of) - 2 * p - chain_days)
     params = {"p": p, "cap": config.max_edges_per_node}
+    p_us = {"p_us": p * US_PER_DAY}
+    ev = evals.lazy().select("acct", "eval_day")
     con.register("edges", edges.to_arrow())
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE capped AS " + _CAPPED_SQL, params)
-        con.execute("CREATE OR REPLACE TEMP TABLE hop2 AS " + _TWO_HOP_SQL, {"p_us": p * US_PER_DAY})
-        two_hop = con.sql("SELECT a, b, c, day FROM hop2").pl()
-        con.execute("CREATE OR REPLACE TEMP TABLE back1 AS " + _BACK1_SQL)
-        con.execute("CREATE OR REPLACE TEMP TABLE back2 AS " + _BACK2_SQL)
-        con.execute("DROP TABLE hop2")
-        cycles = _cycle_instances(con, config)
+        con.execute("CREATE OR REPLACE TEMP TABLE capped_b AS " + BLOCKED_SQL.format(table="capped"), p_us)
+        pieces = _two_hop_features(con, ev, config, as_of)
+        cycles = cycle_instances(con, config)
         dwell = _dwell_instances(con, config).lazy()
     finally:
-        for table in ("hop2", "back1", "back2", "capped"):
+        for table in ("capped", "capped_b"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         con.unregister("edges")
 
-    ev = evals.lazy().select("acct", "eval_day")
-    inst = two_hop.lazy().with_columns(pl.col("a", "b", "c").cast(pl.UInt32), pl.col("day").cast(pl.Int32))
-    pieces = _two_hop_features(inst, ev, config, as_of)
     pieces.append(
         date_instances(cycles, ev, config, as_of)
         .group_by("acct", "eval_day")

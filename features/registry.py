@@ -107,6 +107,23 @@ _WINDOWED: tuple[tuple[str, str, str], ...] = (
         "USD",
         "cash withdrawn at border-region branches in the last {w} days",
     ),
+    (
+        "cross_border_in_share",
+        "ratio",
+        "share of incoming amount received from abroad in the last {w} days (0 without inflow)",
+    ),
+    (
+        "in_amount_log_sd",
+        "ratio",
+        "spread of incoming amounts (standard deviation of their logs, about the coefficient of "
+        "variation; 0 = identical) in the last {w} days (0 with fewer than two)",
+    ),
+    (
+        "out_amount_log_sd",
+        "ratio",
+        "spread of outgoing amounts (standard deviation of their logs, about the coefficient of "
+        "variation; 0 = identical) in the last {w} days (0 with fewer than two)",
+    ),
 )
 
 _STATIC: tuple[tuple[str, str, str], ...] = (

@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.deployments.runner import RunnerDeployment
 
-from flows.nightly import RunSummary, nightly_flow
+from flows.nightly import RunSummary, incremental_flow, nightly_flow
 
 #: 02:00 UTC every day: the previous day's partitions have landed by then in most banks.
 DEFAULT_CRON = "0 2 * * *"
@@ -17,10 +17,11 @@ DEFAULT_CRON = "0 2 * * *"
 @flow(name="moneytrail-scheduled-nightly")
 def scheduled_nightly_flow(
     lake: Path, db: Path, config_path: Path | None = None, lag_days: int = 1
-) -> RunSummary:
-    """The nightly run for the day ``lag_days`` before today (UTC), as a schedule triggers it."""
-    as_of = datetime.now(UTC).date() - timedelta(days=lag_days)
-    return nightly_flow(lake=lake, db=db, as_of=as_of, config_path=config_path)
+) -> list[RunSummary]:
+    """What a schedule triggers: score every new date partition up to ``lag_days`` before
+    today (UTC), so a missed night is caught up on the next one."""
+    until = datetime.now(UTC).date() - timedelta(days=lag_days)
+    return incremental_flow(lake=lake, db=db, config_path=config_path, until=until)
 
 
 @flow(name="moneytrail-backfill")
@@ -31,13 +32,17 @@ def backfill_flow(
 
     Runs are idempotent, so a backfill over dates already scored adds no duplicate alerts.
     """
+    return [
+        nightly_flow(lake=lake, db=db, as_of=day, config_path=config_path)
+        for day in backfill_dates(start, end)
+    ]
+
+
+def backfill_dates(start: date, end: date) -> list[date]:
+    """Every date from ``start`` to ``end`` inclusive, oldest first."""
     if end < start:
         raise ValueError(f"backfill: end {end} is before start {start}")
-    days = (end - start).days + 1
-    return [
-        nightly_flow(lake=lake, db=db, as_of=start + timedelta(days=i), config_path=config_path)
-        for i in range(days)
-    ]
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def nightly_deployment(
@@ -55,6 +60,6 @@ def nightly_deployment(
         name=name,
         cron=cron,
         parameters=parameters,
-        description="Nightly moneytrail run: trailing windows ending yesterday (UTC).",
+        description="Nightly moneytrail run: every new date partition up to yesterday (UTC).",
         tags=["moneytrail", "nightly"],
     )

@@ -8,9 +8,10 @@ renames it into place, so a killed step never leaves a half-written file behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import detectors
 import features
 from detectors.config import AlertConfig, DetectorConfig
 from features.config import FeatureConfig
+from flows import history
 from moneytrail import __version__, lake, schemas
 
 
@@ -54,33 +56,102 @@ def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class FeatureInputs:
-    """What a feature computation read: the transactions in scope and their partitions."""
+class RunInputs:
+    """The lake files a run reads, fixed once when it starts (its lineage).
 
-    transactions: pl.LazyFrame
-    accounts: pl.LazyFrame
+    ``partitions`` are read transaction by transaction (``files``); with ``digest_file`` the
+    older history comes as a digest (:mod:`flows.history`) labelled ``digest``. ``batches`` are
+    the ingest batches that loaded the evaluated date (history mode: every batch).
+    """
+
+    as_of: date | None
     partitions: list[date]
+    files: list[Path]
+    digest_file: Path | None = None
+    digest: str | None = None
+    batches: list[str] = field(default_factory=list)
+
+    def transactions(self) -> pl.LazyFrame:
+        """The digest rows the partitions need, then the partitions' transactions
+        (TRANSACTIONS columns; see :func:`flows.history.relevant_history`)."""
+        raw = history.scan_files(self.files)
+        if self.digest_file is None:
+            return raw
+        # collected once: the feature engine scans its input more than once
+        older = history.relevant_history(history.scan_files([self.digest_file]), raw)
+        return pl.concat([older, raw]).collect().lazy()
+
+    def write(self, out_dir: Path) -> Path:
+        """Save as ``out_dir/inputs.json`` (atomically) and return the path."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "inputs.json"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(asdict(self), default=str, indent=1))
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> RunInputs:
+        raw = json.loads(Path(path).read_text())
+        return cls(
+            as_of=date.fromisoformat(raw["as_of"]) if raw["as_of"] else None,
+            partitions=[date.fromisoformat(d) for d in raw["partitions"]],
+            files=[Path(f) for f in raw["files"]],
+            digest_file=Path(raw["digest_file"]) if raw["digest_file"] else None,
+            digest=raw["digest"],
+            batches=raw["batches"],
+        )
 
 
-def feature_inputs(lake_path: Path, as_of: date | None) -> FeatureInputs:
-    """Scan the lake up to the end of ``as_of`` (no look-ahead), or all of it."""
-    end = None if as_of is None else datetime.combine(as_of + timedelta(days=1), datetime.min.time(), UTC)
-    partitions = [d for d in lake.lake_partitions(lake_path) if as_of is None or d <= as_of]
-    if not partitions:
+def resolve_inputs(
+    lake_path: Path, as_of: date | None, config: FeatureConfig, digest_cache: Path | None = None
+) -> RunInputs:
+    """The committed lake files up to the end of ``as_of`` (no look-ahead), or all of them.
+
+    With a ``digest_cache`` folder and ``as_of`` (an incremental nightly run), only the partitions the
+    trailing windows need are listed, and the older history is a cached digest that gives the
+    same features as reading the whole lake (:mod:`flows.history`).
+    """
+    if as_of is not None and digest_cache is not None:
+        hist = history.history_inputs(lake_path, as_of, config, digest_cache)
+        files, digest = hist.raw_files, (hist.digest_file, hist.digest_label)
+    else:
+        committed = lake.committed_partition_files(lake_path)
+        files = {d: p for d, p in committed.items() if as_of is None or d <= as_of}
+        digest = (None, None)
+    if not files and digest[0] is None:
         where = "" if as_of is None else f" on or before {as_of}"
         raise ValueError(f"{lake_path}: the lake holds no transactions{where}; run `moneytrail ingest` first")
-    return FeatureInputs(
-        transactions=lake.scan_transactions(lake_path, end=end),
-        accounts=lake.scan_accounts(lake_path),
-        partitions=partitions,
+    evaluated = files if as_of is None else {as_of: files.get(as_of, [])}
+    return RunInputs(
+        as_of=as_of,
+        partitions=sorted(files),
+        files=[p for d in sorted(files) for p in files[d]],
+        digest_file=digest[0],
+        digest=digest[1],
+        batches=sorted({lake.batch_of(p) or "" for paths in evaluated.values() for p in paths}),
     )
 
 
-def build_features(lake_path: Path, out_dir: Path, as_of: date | None, config: FeatureConfig) -> Path:
-    """Compute the feature table from the lake and write ``out_dir/features.parquet``."""
-    inputs = feature_inputs(lake_path, as_of)
-    table = features.compute_features(inputs.transactions, inputs.accounts, config, as_of=as_of)
+def features_from_inputs(inputs_path: Path, lake_path: Path, out_dir: Path, config: FeatureConfig) -> Path:
+    """Compute the feature table of the inputs in ``inputs_path`` into ``out_dir/features.parquet``."""
+    inputs = RunInputs.read(inputs_path)
+    table = features.compute_features(
+        inputs.transactions(), lake.scan_accounts(lake_path), config, as_of=inputs.as_of
+    )
     return features.write_features(table, out_dir)
+
+
+def build_features(
+    lake_path: Path,
+    out_dir: Path,
+    as_of: date | None,
+    config: FeatureConfig,
+    digest_cache: Path | None = None,
+) -> Path:
+    """Resolve the inputs and compute ``out_dir/features.parquet`` in one go (CLI, benchmarks)."""
+    inputs_path = resolve_inputs(lake_path, as_of, config, digest_cache).write(out_dir)
+    return features_from_inputs(inputs_path, lake_path, out_dir, config)
 
 
 def score(
@@ -133,9 +204,29 @@ def alert_id(account_id: str, typology: str, eval_date: date) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def select_alerts(scores_path: Path, out_dir: Path, config: AlertConfig, run_id: str) -> Path:
-    """Apply the alert budget and write ``out_dir/alerts.parquet`` (schema ``alerts``)."""
-    chosen = detectors.select_alerts(pl.read_parquet(scores_path), config)
+def select_alerts(
+    scores_path: Path,
+    out_dir: Path,
+    config: AlertConfig,
+    run_id: str,
+    *,
+    accounts: pl.DataFrame | None = None,
+    previous: pl.DataFrame | None = None,
+    edges: pl.DataFrame | None = None,
+) -> Path:
+    """Apply hibernation, case roll-up and the alert budget (:func:`detectors.select_alerts`)
+    and write ``out_dir/alerts.parquet`` (schema ``alerts``).
+
+    ``accounts`` (the lake's) give case keys, ``previous`` are alerts already stored, ``edges``
+    the transfers of the scored period; each is optional.
+    """
+    chosen = detectors.select_alerts(
+        pl.read_parquet(scores_path),
+        config,
+        case_keys=None if accounts is None else detectors.case_keys(accounts),
+        previous=previous,
+        edges=edges,
+    )
     ids = [
         alert_id(account, typology, day)
         for account, typology, day in chosen.select("account_id", "typology", "eval_date").iter_rows()
@@ -144,6 +235,7 @@ def select_alerts(scores_path: Path, out_dir: Path, config: AlertConfig, run_id:
         pl.Series("alert_id", ids, dtype=pl.String),
         pl.lit(run_id).alias("run_id"),
         "account_id",
+        "case_key",
         "typology",
         "score",
         "eval_date",

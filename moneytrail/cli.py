@@ -123,9 +123,10 @@ def ingest(
     from moneytrail.ingest import ingest as run_ingest
 
     settings = load_config(config)
-    with console.status(f"ingesting {path}..."):
+    with _progress() as progress:
+        progress.add_task(f"ingesting {path}", total=None)
         report = run_ingest(path, format.value, lake or settings.paths.lake, settings.currency)
-    console.print(report.summary(), highlight=False)
+    console.print(report.summary(), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -141,9 +142,64 @@ def features(
     from moneytrail.config import load_config
 
     settings = load_config(config)
-    with console.status("computing features..."):
+    with _progress() as progress:
+        progress.add_task("computing features", total=None)
         path = build_features(lake or settings.paths.lake, out, _parse_date(as_of), settings.features)
     console.print(f"wrote {path}")
+
+
+def _progress() -> Any:
+    """A progress bar on stderr when it is a terminal; disabled (silent) for pipes and files."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+def _run_days(days: list[date | None], lake: Path, db: Path, config: Path | None) -> list[Any]:
+    """One nightly flow run per date (``None``: the whole history), with a progress bar.
+
+    A failed run ends the command with one line naming the step and exit code 1.
+    """
+    from flows.nightly import nightly_flow
+    from flows.pipeline import RunFailed
+
+    summaries = []
+    with _progress() as progress:
+        bar = progress.add_task("scoring", total=len(days))
+        for day in days:
+            progress.update(bar, description=f"scoring {day or 'the whole history'}")
+            try:
+                summaries.append(nightly_flow(lake=lake, db=db, as_of=day, config_path=config))
+            except RunFailed as exc:
+                err_console.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
+                raise typer.Exit(1) from None
+            progress.advance(bar)
+    return summaries
+
+
+def _print_run_lines(summaries: list[Any]) -> None:
+    for summary in summaries:
+        console.print(
+            f"{summary.as_of}: {summary.accounts_scored:,} accounts scored, {summary.alerts} alerts "
+            f"(run {summary.run_id})",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -155,21 +211,27 @@ def run(
         str | None,
         typer.Option("--as-of", help="Nightly run for this date; omit to score the whole history."),
     ] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="Incremental: score every date partition not scored yet.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Run the monitoring flow: features, detectors, alerts (a Prefect flow run)."""
-    from flows.nightly import nightly_flow
+    """Run the monitoring flow: features, detectors, alerts (a Prefect flow run per date)."""
+    from flows.pipeline import pending_dates
     from moneytrail.config import load_config
 
     settings = load_config(config)
-    summary = nightly_flow(
-        lake=lake or settings.paths.lake,
-        db=db or settings.paths.db,
-        as_of=_parse_date(as_of),
-        config_path=config,
-    )
+    lake, db = lake or settings.paths.lake, db or settings.paths.db
+    if new and as_of:
+        raise typer.BadParameter("--new scores the pending dates; leave out --as-of")
+    if new:
+        days = pending_dates(lake, db)
+        console.print(f"{len(days)} new date(s) to score", highlight=False)
+        _print_run_lines(_run_days(list(days), lake, db, config))
+        return
+    (summary,) = _run_days([_parse_date(as_of)], lake, db, config)
     console.print(summary.markdown(), highlight=False)
-    console.print(f"results: {db or settings.paths.db} (tables runs, account_scores, alerts)")
+    console.print(f"results: {db} (tables runs, account_scores, alerts)")
     console.print(f"run files: {summary.run_dir}")
 
 
@@ -183,23 +245,12 @@ def backfill(
     config: ConfigOption = None,
 ) -> None:
     """Rerun the nightly run for each date in a range (idempotent: no duplicate alerts)."""
-    from flows.schedule import backfill_flow
+    from flows.schedule import backfill_dates
     from moneytrail.config import load_config
 
     settings = load_config(config)
-    summaries = backfill_flow(
-        lake=lake or settings.paths.lake,
-        db=db or settings.paths.db,
-        start=_parse_date(start),
-        end=_parse_date(end),
-        config_path=config,
-    )
-    for summary in summaries:
-        console.print(
-            f"{summary.as_of}: {summary.accounts_scored:,} accounts scored, {summary.alerts} alerts "
-            f"(run {summary.run_id})",
-            highlight=False,
-        )
+    days = backfill_dates(_parse_date(start), _parse_date(end))
+    _print_run_lines(_run_days(list(days), lake or settings.paths.lake, db or settings.paths.db, config))
 
 
 @app.command()
@@ -245,6 +296,95 @@ def alerts(
         sys.stdout.write(json.dumps(frame.to_dicts(), default=_json_default, indent=2) + "\n")
     else:
         console.print(_alerts_table(frame))
+
+
+@app.command()
+@_user_errors
+def review(
+    *,
+    db: Annotated[Path | None, typer.Option(help="DuckDB results file (default: the config's).")] = None,
+    cases: Annotated[
+        Path | None, typer.Option(help="Case store (default: <db stem>.cases.sqlite beside the db).")
+    ] = None,
+    lake: Annotated[Path | None, typer.Option(help="Parquet lake (default: the last sync's).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; beyond loopback needs a token.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8765,
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Import every alert of DB into the case store and exit.")
+    ] = False,
+    export_labels: Annotated[
+        Path | None, typer.Option("--export-labels", help="Write the dispositions as a Parquet label table.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the case review app (reads the case store and the lake, never the DuckDB file)."""
+    from cases import labels, review_app
+    from cases.store import case_store_path
+    from cases.sync import sync_from_db
+    from moneytrail.config import load_config
+
+    settings = load_config(config)
+    db = db or settings.paths.db
+    cases = cases or case_store_path(db)
+    if sync:
+        report = sync_from_db(cases, db, lake=lake)
+        console.print(f"{cases}: {report.alerts_new} new alert(s), {report.cases_new} new case(s)")
+    elif export_labels is not None:
+        rows = labels.export_labels(cases, export_labels)
+        console.print(f"wrote {export_labels} ({rows} label row(s))")
+    else:
+        review_app.serve(cases, lake, host, port, os.environ.get(review_app.TOKEN_ENV))
+
+
+@app.command()
+@_user_errors
+def evaluate(
+    *,
+    labels: Annotated[
+        Path, typer.Option(help="Ground truth: a generator output or lake (or its labels/), or dispositions.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for report.html, metrics.json and tables/.")] = Path(
+        "reports/evaluation"
+    ),
+    db: Annotated[Path | None, typer.Option(help="DuckDB results file (default: the config's).")] = None,
+    run: Annotated[
+        list[str] | None,
+        typer.Option("--run", help="Run id to evaluate (repeat; the first is the baseline; default latest)."),
+    ] = None,
+    budget: Annotated[
+        list[float] | None,
+        typer.Option("--budget", min=0.0, max=1.0, help="Alert budget, share of scored accounts (repeat)."),
+    ] = None,
+    sweep: Annotated[bool, typer.Option(help="Threshold sweeps per rule condition.")] = True,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Search thresholds on a time split; writes tuned_config.toml.")
+    ] = False,
+    false_alert_cost: Annotated[
+        float, typer.Option(min=0.0, help="Cost of a false alert in schemes (0.05: 1 scheme = 20 alerts).")
+    ] = 0.05,
+    config: ConfigOption = None,
+) -> None:
+    """Evaluate runs against ground truth: metrics by typology, threshold sweeps, an HTML report."""
+    from evaluation.metrics import DEFAULT_BUDGETS
+    from flows.evaluate import evaluate_flow
+    from moneytrail.config import load_config
+
+    settings = load_config(config)
+    summary = evaluate_flow(
+        db=db or settings.paths.db,
+        labels=labels,
+        out=out,
+        run_ids=run or None,
+        config_path=config,
+        budgets=tuple(budget or DEFAULT_BUDGETS),
+        sweep=sweep,
+        tune=tune,
+        false_alert_cost=false_alert_cost,
+    )
+    console.print(summary.markdown(), highlight=False, markup=False)
+    console.print(f"report: {summary.report}")
 
 
 def _json_default(value: object) -> str:

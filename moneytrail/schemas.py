@@ -150,11 +150,13 @@ ACCOUNT_SCORES = _versioned(
 
 ALERTS = _versioned(
     "alerts",
-    1,
+    2,
     [
         pa.field("alert_id", pa.string(), nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("account_id", pa.string(), nullable=False),
+        # v2: accounts of one entity (customer, shared identifiers) share a case key.
+        pa.field("case_key", pa.string(), nullable=False),
         pa.field("typology", pa.string(), nullable=False),
         pa.field("score", pa.float64(), nullable=False),
         pa.field("eval_date", pa.date32(), nullable=False),

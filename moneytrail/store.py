@@ -66,7 +66,31 @@ CREATE TABLE IF NOT EXISTS run_alerts (
     alert_id VARCHAR NOT NULL,
     PRIMARY KEY (run_id, alert_id)
 );
+-- added after the first release: ALTER keeps older stores readable and writable
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS case_key VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS failed_step VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS error VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS rows_in BIGINT;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS rows_quarantined BIGINT;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS input_batches VARCHAR[];
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS history_digest VARCHAR;
+CREATE OR REPLACE VIEW score_lineage AS
+SELECT s.*, r.as_of, r.lake, r.input_partitions, r.input_batches, r.history_digest
+FROM account_scores s JOIN runs r USING (run_id);
+CREATE OR REPLACE VIEW alert_lineage AS
+SELECT ra.run_id AS raised_by, a.*, r.as_of, r.lake, r.input_partitions, r.input_batches, r.history_digest
+FROM run_alerts ra JOIN alerts a USING (alert_id) JOIN runs r ON r.run_id = ra.run_id;
 """
+
+#: Columns of ``runs`` that :func:`write_run` and :func:`record_failure` fill.
+_RUN_COLUMNS = (
+    "run_id, started_at, finished_at, status, mode, as_of, lake, input_partitions, config_hash, "
+    "code_version, rows_scored, accounts_scored, alerts, summary, failed_step, error, rows_in, "
+    "rows_quarantined, input_batches, history_digest"
+)
+
+
+_INSERT_RUN = f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join(['?'] * len(_RUN_COLUMNS.split(',')))})"
 
 
 @dataclass(frozen=True)
@@ -83,6 +107,34 @@ class RunRecord:
     config_hash: str
     code_version: str
     summary: dict = field(default_factory=dict)
+    rows_in: int = 0
+    rows_quarantined: int = 0
+    input_batches: list[str] = field(default_factory=list)
+    history_digest: str | None = None
+
+    def values(self, status: str, counts: tuple[int, int, int], failure: tuple[str, str] | None) -> list:
+        """Parameters for one ``runs`` row in :data:`_RUN_COLUMNS` order."""
+        step, error = failure or (None, None)
+        return [
+            self.run_id,
+            self.started_at,
+            self.finished_at,
+            status,
+            self.mode,
+            self.as_of,
+            self.lake,
+            self.input_partitions,
+            self.config_hash,
+            self.code_version,
+            *counts,
+            json.dumps(self.summary, default=str),
+            step,
+            error,
+            self.rows_in,
+            self.rows_quarantined,
+            self.input_batches,
+            self.history_digest,
+        ]
 
 
 @contextmanager
@@ -109,9 +161,11 @@ def write_run(db: Path, record: RunRecord, scores: pa.Table, alerts: pa.Table) -
     scores : pyarrow.Table
         Conforms to :data:`schemas.ACCOUNT_SCORES` with one row per account.
     alerts : pyarrow.Table
-        Conforms to :data:`schemas.ALERTS`.
+        Conforms to :data:`schemas.ALERTS` (v1 tables without ``case_key`` get their account id).
     """
     scores = schemas.conform(scores, schemas.ACCOUNT_SCORES, where="account_scores")
+    if "case_key" not in alerts.column_names and "account_id" in alerts.column_names:  # alerts/v1
+        alerts = alerts.append_column("case_key", alerts["account_id"])
     alerts = schemas.conform(alerts, schemas.ALERTS, where="alerts")
     lineage = [record.config_hash, record.code_version]
     with connect(db) as con:
@@ -125,33 +179,55 @@ def write_run(db: Path, record: RunRecord, scores: pa.Table, alerts: pa.Table) -
                 lineage,
             )
             con.execute(
-                "INSERT OR IGNORE INTO alerts SELECT alert_id, run_id, account_id, typology, score, "
-                "eval_date, reasons, ?, ? FROM new_alerts",
+                "INSERT OR IGNORE INTO alerts (alert_id, run_id, account_id, typology, score, eval_date, "
+                "reasons, config_hash, code_version, case_key) SELECT alert_id, run_id, account_id, "
+                "typology, score, eval_date, reasons, ?, ?, case_key FROM new_alerts",
                 lineage,
             )
             con.execute("INSERT INTO run_alerts SELECT ?, alert_id FROM new_alerts", [record.run_id])
-            con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, 'succeeded', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    record.run_id,
-                    record.started_at,
-                    record.finished_at,
-                    record.mode,
-                    record.as_of,
-                    record.lake,
-                    record.input_partitions,
-                    record.config_hash,
-                    record.code_version,
-                    record.summary.get("rows_scored", 0),
-                    scores.num_rows,
-                    alerts.num_rows,
-                    json.dumps(record.summary, default=str),
-                ],
-            )
+            counts = (record.summary.get("rows_scored", 0), scores.num_rows, alerts.num_rows)
+            con.execute(_INSERT_RUN, record.values("succeeded", counts, None))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+
+def record_failure(db: Path, record: RunRecord, step: str, error: str) -> None:
+    """Record a failed run: status ``failed``, the step that failed and the error, no scores."""
+    with connect(db) as con:
+        con.execute(_INSERT_RUN, record.values("failed", (0, 0, 0), (step, error)))
+
+
+def scored_dates(db: Path, lake: str) -> set[date]:
+    """Dates with a successful nightly run over ``lake`` (empty when there is no store yet)."""
+    if not Path(db).exists():
+        return set()
+    with connect(db, read_only=True) as con:
+        rows = con.execute(
+            "SELECT DISTINCT as_of FROM runs WHERE status = 'succeeded' AND mode = 'nightly' AND lake = ?",
+            [lake],
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def previous_alerts(db: Path, since: date | None, before: date | None) -> pl.DataFrame:
+    """Stored alerts dated ``since <= eval_date < before`` (``None``: unbounded), for hibernation:
+    ``account_id, typology, score, eval_date``; empty when there is no store yet."""
+    empty = pl.DataFrame(
+        schema={"account_id": pl.String, "typology": pl.String, "score": pl.Float64, "eval_date": pl.Date}
+    )
+    if not Path(db).exists():
+        return empty
+    with connect(db, read_only=True) as con:
+        frame = con.sql(
+            "SELECT account_id, typology, score, eval_date FROM alerts "
+            "WHERE eval_date >= coalesce(?, DATE '0001-01-01') "
+            "AND eval_date < coalesce(?, DATE '9999-12-31') "
+            "ORDER BY eval_date, account_id, typology",
+            params=[since, before],
+        ).pl()
+    return frame if frame.height else empty
 
 
 def latest_run_id(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -170,7 +246,8 @@ def read_alerts(db: Path, *, run_id: str | None = None, limit: int | None = None
     with connect(db, read_only=True) as con:
         run_id = run_id or latest_run_id(con)
         query = (
-            "SELECT a.alert_id, a.run_id, a.account_id, a.typology, a.score, a.eval_date, a.reasons "
+            "SELECT a.alert_id, a.run_id, a.account_id, a.case_key, a.typology, a.score, a.eval_date, "
+            "a.reasons "
             "FROM run_alerts r JOIN alerts a USING (alert_id) WHERE r.run_id = ? "
             "ORDER BY a.score DESC, a.account_id, a.typology"
         )

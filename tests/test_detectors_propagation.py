@@ -203,3 +203,23 @@ def test_large_amounts_are_formatted_with_separators() -> None:
     for amount, text in [(1_234_567_891.0, "1,234,567,891"), (1_000_005.0, "1,000,005"), (1_000.4, "1,000")]:
         out = propagate_scores(scores, _edges([("RICH", "HUB", amount, D)]))
         assert out.row(1, named=True)["reasons"][0].startswith(f"paid USD {text} to account HUB")
+
+
+def test_peer_share_is_measured_over_the_longer_peer_window() -> None:
+    """An escrow-like payer that paid many others in the weeks before is no dedicated funder."""
+    edges = _edges(
+        [
+            ("SMURF", "HUB", 9_500.0, date(2026, 1, 20)),
+            ("SMURF", "SELLER1", 90_000.0, date(2025, 12, 10)),  # 52 days before the hub date
+            ("SHOPPER", "HUB", 2_000.0, date(2026, 1, 22)),  # so SMURF is not the hub's only payer
+            ("SHOPPER", "RENT", 8_000.0, date(2026, 1, 23)),
+        ]
+    )
+    long_window = PropagationConfig()
+    assert long_window.peer_window_days == 90
+    assert propagate_scores(SCORES, edges, long_window)[SOURCE_COLUMN].null_count() == 4
+    short_window = PropagationConfig(peer_window_days=30)
+    smurf = propagate_scores(SCORES, edges, short_window).filter(pl.col("account_id") == "SMURF")
+    assert smurf[SOURCE_COLUMN].to_list() == ["HUB"]
+    with pytest.raises(ValueError, match="peer_window_days"):
+        PropagationConfig(peer_window_days=10)

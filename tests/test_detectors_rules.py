@@ -17,7 +17,88 @@ from detectors.testing import RULE_CASES, feature_frame, feature_row
 
 RULES = {r.name: r for r in DEFAULT_RULES}
 
-CASES = RULE_CASES
+#: Cases of the rules added for issue 5 (same layout as ``RULE_CASES``).
+NEW_CASES: list[tuple[str, dict, dict, str]] = [
+    (
+        "structuring_split_30d",
+        dict(cash_deposit_count_30d=6, cash_deposit_amount_30d=55_000, in_amount_30d=55_000),
+        dict(
+            kind="business",
+            cash_deposit_count_30d=25,
+            cash_deposit_amount_30d=150_000,
+            in_amount_30d=150_000,
+        ),
+        "restaurant banking its takings (businesses: the near-threshold share rules)",
+    ),
+    (
+        "mule_network_7d",
+        dict(
+            entity_component_size=5,
+            entity_collector_share_7d=0.9,
+            pass_through_ratio_7d=0.95,
+            account_age_days=40,
+            in_amount_7d=8_000,
+            out_amount_7d=7_600,
+            fast_forward_share_7d=1.0,
+        ),
+        dict(
+            entity_component_size=4,
+            entity_collector_share_7d=0.6,
+            pass_through_ratio_7d=0.8,
+            account_age_days=2_000,
+            in_amount_7d=5_000,
+            out_amount_7d=4_000,
+            fast_forward_share_7d=0.2,
+        ),
+        "household sharing an address, paying rent to one landlord",
+    ),
+    (
+        "tbml_30d",
+        dict(
+            kind="business",
+            round_amount_share_30d=0.6,
+            in_amount_30d=400_000,
+            fan_in_degree_30d=8,
+            new_counterparties_30d=10,
+            in_amount_30d_peer_z=2.0,
+        ),
+        dict(
+            kind="business",
+            round_amount_share_30d=0.05,
+            in_amount_30d=500_000,
+            fan_in_degree_30d=12,
+            new_counterparties_30d=3,
+        ),
+        "produce seller at its harvest peak, paid by its usual buyers",
+    ),
+]
+NEW_CASES.append(
+    (
+        "dormant_spike_7d",
+        dict(
+            kind="business",
+            account_age_days=1_500,
+            in_amount_spike_7d=3_000,
+            out_amount_spike_7d=2_000,
+            in_amount_7d=300_000,
+            out_amount_7d=200_000,
+            in_amount_30d=300_000,
+            out_amount_30d=200_000,
+        ),
+        dict(
+            kind="business",
+            account_age_days=3_000,
+            in_amount_spike_7d=500,
+            out_amount_spike_7d=2,
+            in_amount_7d=200_000,
+            out_amount_7d=5_000,
+            in_amount_30d=200_000,
+            out_amount_30d=9_000,
+        ),
+        "produce seller paid for its first harvest after a quiet month, keeping the money",
+    )
+)
+CASES = RULE_CASES + NEW_CASES
 
 
 def _detector(name: str, frame: pl.DataFrame) -> RuleDetector:

@@ -86,10 +86,20 @@ def test_path_cap_counts_only_paths_that_can_still_close() -> None:
     txs = [t("S", "B", 5, 1)] + [t("B", f"D{i}", 5, 2 + i) for i in range(5)]
     txs += [t("B", "C", 5, 8), t("C", "S", 5, 9)]
     tight = run(txs, FeatureConfig(max_paths_per_node=3))
-    # the dead ends D0..D4 cannot lead back to S: they are trimmed before the cap of 3 open
-    # paths per start and length, so S -> B -> C survives and closes
+    # the dead ends D0..D4 cannot lead back to S: they are trimmed before the cap of 3
+    # paths per start, length and block, so S -> B -> C survives and closes
     assert [tight[x]["temporal_cycles_7d"] for x in ("S", "B", "C", "D0")] == [1, 1, 1, 0]
     assert tight == run(txs)
+
+
+def test_path_cap_keeps_the_earliest_paths_per_start_and_block() -> None:
+    # S -> B, B -> C0..C4, each Ci -> S: five 3-cycles, all starting with S -> B
+    txs = [t("S", "B", 5, 1)] + [t("B", f"C{i}", 5, 2 + i) for i in range(5)]
+    txs += [t(f"C{i}", "S", 5, 10 + i) for i in range(5)]
+    exact, capped = run(txs), run(txs, FeatureConfig(max_paths_per_node=2))
+    assert exact["S"]["temporal_cycles_7d"] == 5
+    # only the 2 earliest-ending 2-hop paths from S (to C0, C1) are kept: a lower bound
+    assert [capped[x]["temporal_cycles_7d"] for x in ("S", "B", "C0", "C1", "C2")] == [2, 2, 1, 1, 0]
 
 
 # --- brute-force references -------------------------------------------------------------------
@@ -176,8 +186,16 @@ def test_cycles_and_scatter_gather_match_brute_force(txs: list[dict], day: int) 
         assert row["scatter_gather_middles_7d"] == sg.get(account, 0), account
 
 
-@pytest.mark.parametrize("as_of", [dt.date(2026, 1, 11), dt.date(2026, 1, 18)])
-def test_patterns_agree_between_nightly_and_history(as_of: dt.date) -> None:
+@pytest.mark.parametrize(
+    ("as_of", "step"),  # daily steps: several evaluation days per instance (P > step)
+    [
+        (dt.date(2026, 1, 11), 7),
+        (dt.date(2026, 1, 18), 7),
+        (dt.date(2026, 1, 10), 1),
+        (dt.date(2026, 1, 13), 1),
+    ],
+)
+def test_patterns_agree_between_nightly_and_history(as_of: dt.date, step: int) -> None:
     txs = (
         [t("A", "B", d, h) for d, h in ((5, 1), (9, 3), (12, 5))]
         + [t("B", "C", d, h) for d, h in ((5, 4), (9, 9), (13, 1))]
@@ -185,7 +203,8 @@ def test_patterns_agree_between_nightly_and_history(as_of: dt.date) -> None:
     )
     nightly = pl.DataFrame(list(run(txs, as_of=as_of).values()))
     ids = sorted({x["src"] for x in txs} | {x["dst"] for x in txs})
-    history = compute_features(tx_frame(txs), account_frame([{"id": i} for i in ids]), WIDE)
+    config = WIDE.model_copy(update={"history_step_days": step})
+    history = compute_features(tx_frame(txs), account_frame([{"id": i} for i in ids]), config)
     history = history.filter(pl.col("eval_date") == as_of)
     cols = [c for c in history.columns if c.endswith("_7d")]
     joined = nightly.join(history, on="account_id", suffix="_h")

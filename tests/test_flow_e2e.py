@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -83,3 +84,26 @@ def test_nightly_rerun_through_the_cli_is_deterministic_and_idempotent(
     assert alert_counts[0] == alert_counts[1] > 0
     listed = runner.invoke(app, ["alerts", "--db", str(db), "--format", "json"])
     assert listed.exit_code == 0 and len(json.loads(listed.output)) == alert_counts[0]
+
+
+def test_run_new_scores_only_the_pending_dates(tiny_lake: Path, tmp_path: Path) -> None:
+    runner, db = CliRunner(), tmp_path / "m.duckdb"
+    args = ["run", "--new", "--lake", str(tiny_lake), "--db", str(db)]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "1 new date(s) to score" in first.output and first.output.count("accounts scored") == 1
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0 and "0 new date(s) to score" in second.output
+
+
+def test_failed_run_says_which_step_and_why(tiny_lake: Path, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    shutil.copytree(tiny_lake, lake)
+    (lake / "accounts" / "accounts.parquet").write_bytes(b"not parquet")
+    db = tmp_path / "m.duckdb"
+    result = CliRunner().invoke(app, ["run", "--lake", str(lake), "--db", str(db), "--as-of", "2026-01-30"])
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]
+    assert "error: run " in last and "failed in step 'features'" in last
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT status, failed_step FROM runs").fetchall() == [("failed", "features")]

@@ -155,8 +155,12 @@ def test_labels_are_consistent(tx: pl.DataFrame, labels: dict[str, pl.DataFrame]
     assert (both["start"] == both["s"]).all() and (both["end"] == both["e"]).all()
     senders = joined.select("instance_id", account=pl.col("src_account")).unique()
     receivers = joined.select("instance_id", account=pl.col("dst_account")).unique()
+    # Accounts credited with placed cash originate a structuring scheme (docs/typologies.md, Roles).
+    placed = joined.filter(pl.col("channel") == "cash_deposit").select(
+        "instance_id", account=pl.col("dst_account")
+    )
     for role, ok in (
-        ("originator", senders),
+        ("originator", pl.concat([senders, placed]).unique()),
         ("beneficiary", receivers),
         ("intermediary", pl.concat([senders, receivers]).unique()),
     ):
@@ -355,14 +359,20 @@ def test_single_features_carry_signal_but_benign_lookalikes_compete(tmp_path: Pa
         ),
         "mule_network": acc.select("account_id", v=pl.col("opened_at").dt.epoch("s")),  # newest first
     }
-    key_role = {"mule_network": "intermediary", "funnel": ("intermediary", "beneficiary")}
+    # The hub of each scheme, by its role (docs/typologies.md, Roles).
+    key_role = {
+        "mule_network": "intermediary",
+        "funnel": "intermediary",
+        "cash_courier": "intermediary",
+        "structuring": "originator",
+    }
     for typology, feature in features.items():
         wanted = key_role.get(typology, "beneficiary")
         wanted = [wanted] if isinstance(wanted, str) else list(wanted)
         keys = roles.filter(pl.col("typology") == typology, pl.col("role").is_in(wanted))[
             "account_id"
         ].unique()
-        if typology == "funnel":  # the account the cash is deposited into
+        if typology in ("funnel", "structuring"):  # the account the cash is deposited into
             keys = keys.filter(keys.is_in(deposits["dst_account"].to_list()))
         scored = (
             acc.select("account_id")

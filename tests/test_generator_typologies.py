@@ -120,13 +120,15 @@ def check_pass_through(i: Instance) -> None:
 def check_structuring(i: Instance) -> None:
     assert (i.tx["channel"] == "cash_deposit").all()
     assert (i.tx["amount"] < THRESHOLD).all() and (i.tx["amount"] >= 0.59 * THRESHOLD).all()
-    assert set(i.tx["dst_account"]) == i.roles["beneficiary"]
+    # The credited accounts are where the cash is placed: originators, like the depositors.
+    assert set(i.tx["dst_account"]) <= i.roles["originator"] and not i.roles["beneficiary"]
     assert len(i.tx) >= 5
 
 
 def check_funnel(i: Instance) -> None:
     deposits = i.tx.filter(pl.col("channel") == "cash_deposit")
     funnel = one(set(deposits["dst_account"]))
+    assert i.roles["intermediary"] == {funnel}  # it passes the money on, by wire or border withdrawal
     assert deposits["region"].n_unique() >= 3  # many distinct regions
     out = i.tx.filter(pl.col("src_account") == funnel)
     assert len(out) >= 1 and out["timestamp"].min() > deposits["timestamp"].min()
@@ -180,7 +182,8 @@ def check_bribery(i: Instance) -> None:
 def check_cash_courier(i: Instance) -> None:
     out = i.tx.filter(pl.col("channel") == "cash_withdrawal")
     assert len(out) >= 4 and out["region"].is_in(list(BORDER)).all()
-    for courier in i.roles["beneficiary"]:
+    assert not i.roles["beneficiary"]  # couriers pass the money on (as cash): intermediaries
+    for courier in i.roles["intermediary"]:
         taken = out.filter(pl.col("src_account") == courier)["amount"].sum()
         assert taken == 0 or taken > i.account(courier)["declared_monthly_income"]
     assert (out["amount"] < THRESHOLD).mean() >= 0.3  # often just under the threshold
@@ -255,6 +258,30 @@ def test_planted_instances_have_their_shape(planted: dict[str, list[Instance]], 
     assert len(planted[typology]) == 4
     for instance in planted[typology]:
         CHECKS[typology](instance)
+
+
+def test_roles_follow_the_money(planted: dict[str, list[Instance]]) -> None:
+    """Role definitions (docs/typologies.md, Roles) hold in every planted instance.
+
+    Intermediaries receive scheme funds and pass them on (by transfer or cash withdrawal);
+    beneficiaries receive and never pass on; originators send or conduct scheme transactions,
+    except the accounts credited with structured cash, where the cash enters the banking system.
+    """
+    for typology, instances in planted.items():
+        for i in instances:
+            senders, receivers = set(i.tx["src_account"]), set(i.tx["dst_account"])
+            placed = set(i.tx.filter(pl.col("channel") == "cash_deposit")["dst_account"])
+            for m in i.roles["intermediary"]:
+                assert m in receivers and m in senders, (typology, m)
+                first_in = i.tx.filter(pl.col("dst_account") == m)["timestamp"].min()
+                assert i.tx.filter(pl.col("src_account") == m)["timestamp"].max() > first_in, (typology, m)
+            for b in i.roles["beneficiary"]:
+                assert b in receivers and b not in senders, (typology, b)
+            for o in i.roles["originator"]:
+                assert o in senders or (typology == "structuring" and o in placed), (typology, o)
+            assert len(i.roles["originator"] | i.roles["intermediary"] | i.roles["beneficiary"]) == sum(
+                len(v) for v in i.roles.values()
+            ), typology  # one role per account and instance
 
 
 def test_parameters_vary_between_instances(planted: dict[str, list[Instance]]) -> None:

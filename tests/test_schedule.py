@@ -36,3 +36,13 @@ def test_backfill_scores_each_date_once(tiny_lake: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert result.output.count("accounts scored") == 2
     assert f"{start}:" in result.output and f"{end}:" in result.output
+
+
+def test_only_io_tasks_retry_with_backoff() -> None:
+    from flows import nightly
+
+    io = {"inputs": nightly.inputs_task, "previous": nightly.previous_task, "store": nightly.store_task}
+    compute = {"features": nightly.features_task, "score": nightly.score_task, "alerts": nightly.alerts_task}
+    for task in io.values():
+        assert task.retries == 3 and task.retry_delay_seconds == [2, 4, 8] and task.retry_jitter_factor
+    assert all(task.retries == 0 for task in compute.values())

@@ -38,6 +38,7 @@ def _alerts(run_id: str, ids: list[str], accounts: list[str]) -> pa.Table:
             "alert_id": ids,
             "run_id": [run_id] * n,
             "account_id": accounts,
+            "case_key": accounts,
             "typology": ["structuring"] * n,
             "score": [0.5 + i for i in range(n)],
             "eval_date": [date(2026, 1, 1)] * n,

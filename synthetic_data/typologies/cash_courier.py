@@ -92,4 +92,5 @@ class CashCourier(Typology):
         region = np.where(ch == w.CASH_DEP, rng.choice(w.INTERIOR_REGIONS, m), -1)
         ctx.tx.add(src, dst, fund_ts, each, ch, region=region, instance=instance)
         ctx.labels.roles(instance, src, "originator")
-        ctx.labels.roles(instance, couriers, "beneficiary")
+        # Couriers take the money on (withdraw it at the border for transport): intermediaries.
+        ctx.labels.roles(instance, couriers, "intermediary")

@@ -84,11 +84,11 @@ class Funnel(Typology):
                 region=border[rng.integers(0, len(border), m)],
                 instance=instance,
             )
-            ctx.labels.roles(instance, funnel, "beneficiary")
         else:
             pool = "mx_business" if rng.random() < 0.5 else "mx_individual"
             dest = reuse_or_new(ctx, pool, 1, 0.5, lambda k: new_individuals(ctx, k, country=w.MX))
             ctx.tx.add(funnel[0], dest[0], out_ts, np.round(total, 2), mode, instance=instance)
-            ctx.labels.roles(instance, funnel, "intermediary")
             ctx.labels.roles(instance, dest, "beneficiary")
+        # The funnel passes the money on (wired abroad or withdrawn at the border): an intermediary.
+        ctx.labels.roles(instance, funnel, "intermediary")
         ctx.labels.roles(instance, src, "originator")

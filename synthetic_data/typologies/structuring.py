@@ -71,5 +71,6 @@ class Structuring(Typology):
             region=branches[rng.integers(0, len(branches), n)],
             instance=instance,
         )
-        ctx.labels.roles(instance, src, "originator")
-        ctx.labels.roles(instance, dst, "beneficiary")
+        # Depositors conduct the placement; the accounts credited are where the cash enters the
+        # banking system, for their holders: both originate the scheme (docs/typologies.md, Roles).
+        ctx.labels.roles(instance, np.r_[src, dst], "originator")

@@ -1,0 +1,448 @@
+"""A small, independent simulator in the style of IBM AMLSim, writing AMLSim's output files.
+
+It shares no code with the project's own generator: it follows AMLSim's published design
+(``paramFiles/*/{accounts,normalModels,alertPatterns}.csv`` and ``conf.json``):
+
+* a scale-free account graph (expected degrees from a power law, edges drawn Chung-Lu style);
+* normal activity along the graph's edges from AMLSim's normal models: ``single``,
+  ``periodical``, ``fan_out``, ``fan_in``, ``forward`` (A pays B, B passes it on to C) and
+  ``mutual`` (A pays B, B pays back), amounts uniform in [min_amount, max_amount] (conf.json
+  defaults 100-1,000), on whole days (AMLSim's step = one day);
+* alert patterns, a table like ``alertPatterns.csv``: ``fan_in``, ``fan_out``, ``cycle``,
+  ``bipartite``, ``stack``, ``scatter_gather``, ``gather_scatter``, ``random``, each with a count,
+  member range, amount range and period range, and ``is_sar`` (False = a benign alert that
+  looks like the pattern). Laundering amounts are drawn from the *same* range as normal ones,
+  as in AMLSim's shipped parameters, so amounts alone do not give a scheme away; each hop keeps
+  a random margin of up to ``margin_ratio`` (conf.json ``margin_ratio``).
+
+Output (``scripts/convert_logs.py`` layout, read by ``moneytrail.ingest.amlsim``):
+``accounts.csv``, ``transactions.csv`` (``is_sar``, ``alert_id`` = -1 when normal) and
+``alert_accounts.csv``. One seed drives everything (``numpy.random.Generator``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+BASE_DATE = datetime(2017, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AlertPattern:
+    """One row of AMLSim's ``alertPatterns.csv``."""
+
+    type: str
+    count: int
+    min_accounts: int
+    max_accounts: int
+    min_amount: float = 100.0
+    max_amount: float = 1_000.0
+    min_period: int = 2
+    max_period: int = 28
+    is_sar: bool = True
+
+
+def _default_patterns() -> tuple[AlertPattern, ...]:
+    sar = [
+        AlertPattern("fan_in", 12, 5, 10),
+        AlertPattern("fan_out", 12, 5, 10),
+        AlertPattern("cycle", 12, 4, 8),
+        AlertPattern("bipartite", 12, 4, 8),
+        AlertPattern("stack", 12, 6, 10),
+        AlertPattern("scatter_gather", 12, 5, 10),
+        AlertPattern("gather_scatter", 12, 5, 10),
+        AlertPattern("random", 12, 4, 8),
+    ]
+    benign = [
+        AlertPattern("fan_in", 10, 5, 10, is_sar=False),
+        AlertPattern("fan_out", 10, 5, 10, is_sar=False),
+    ]
+    return (*sar, *benign)
+
+
+@dataclass(frozen=True)
+class AmlSimParams:
+    """Simulation size and AMLSim-style parameters."""
+
+    n_accounts: int = 5_000
+    days: int = 120
+    #: Mean out-degree of the scale-free graph and the power-law exponent of expected degrees.
+    mean_degree: float = 4.0
+    degree_exponent: float = 2.2
+    #: Normal transaction amounts (conf.json ``min_amount`` / ``max_amount``).
+    min_amount: float = 100.0
+    max_amount: float = 1_000.0
+    #: Normal models' period range in days (normalModels.csv ``min_period`` / ``max_period``).
+    min_period: int = 5
+    max_period: int = 20
+    #: Share of graph edges used by each normal model (the rest: ``periodical``).
+    single_share: float = 0.2
+    forward_share: float = 0.15
+    mutual_share: float = 0.1
+    #: Fan models: share of accounts that run one, and the fan size range.
+    fan_share: float = 0.03
+    min_fan: int = 5
+    max_fan: int = 20
+    #: Largest margin a hop keeps (conf.json ``margin_ratio``).
+    margin_ratio: float = 0.1
+    business_share: float = 0.1
+    patterns: tuple[AlertPattern, ...] = field(default_factory=_default_patterns)
+
+
+@dataclass
+class _Log:
+    """Transactions as column chunks (concatenated once at the end)."""
+
+    src: list[np.ndarray] = field(default_factory=list)
+    dst: list[np.ndarray] = field(default_factory=list)
+    day: list[np.ndarray] = field(default_factory=list)
+    amount: list[np.ndarray] = field(default_factory=list)
+    alert: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, src, dst, day, amount, alert: int = -1) -> None:
+        src, dst, day, amount = np.broadcast_arrays(
+            np.asarray(src), np.asarray(dst), np.asarray(day), np.asarray(amount, dtype=float)
+        )
+        self.src.append(src.ravel())
+        self.dst.append(dst.ravel())
+        self.day.append(day.ravel())
+        self.amount.append(amount.ravel())
+        self.alert.append(np.full(src.size, alert))
+
+
+# -- graph and normal models ---------------------------------------------------------------
+def scale_free_edges(n: int, mean_degree: float, exponent: float, rng: np.random.Generator) -> np.ndarray:
+    """Directed edges (m, 2) without self loops or duplicates, degrees following a power law."""
+    weights = (1.0 - rng.random(n)) ** (-1.0 / (exponent - 1.0))  # Pareto, P(w > x) ~ x^-(a-1)
+    p = weights / weights.sum()
+    m = int(n * mean_degree * 1.1)
+    edges = np.column_stack([rng.choice(n, m, p=p), rng.choice(n, m, p=p)])
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    return np.unique(edges, axis=0)[: int(n * mean_degree)]
+
+
+def _amounts(size, rng: np.random.Generator, lo: float, hi: float) -> np.ndarray:
+    return np.round(rng.uniform(lo, hi, size), 2)
+
+
+def normal_activity(edges: np.ndarray, params: AmlSimParams, rng: np.random.Generator, log: _Log) -> None:
+    """Normal models along the graph's edges (and fans around a few hubs)."""
+    d, lo, hi = params.days, params.min_amount, params.max_amount
+    model = rng.choice(
+        4,
+        size=len(edges),
+        p=[
+            params.single_share,
+            params.forward_share,
+            params.mutual_share,
+            1 - params.single_share - params.forward_share - params.mutual_share,
+        ],
+    )
+    single = edges[model == 0]
+    log.add(single[:, 0], single[:, 1], rng.integers(0, d, len(single)), _amounts(len(single), rng, lo, hi))
+    # periodical (and the first leg of forward / mutual): every `period` days from a random offset
+    periodic = edges[model > 0]
+    period = rng.integers(params.min_period, params.max_period + 1, len(periodic))
+    offset = rng.integers(0, period)
+    reps = (d - offset + period - 1) // period
+    idx = np.repeat(np.arange(len(periodic)), reps)
+    k = np.arange(idx.size) - np.repeat(np.cumsum(reps) - reps, reps)
+    days = offset[idx] + k * period[idx]
+    base = rng.uniform(lo, hi, len(periodic))  # a periodic payment varies around its usual amount
+    amount = np.clip(np.round(base[idx] * rng.uniform(0.9, 1.1, idx.size), 2), lo, hi)
+    log.add(periodic[idx, 0], periodic[idx, 1], days, amount)
+    kind = model[model > 0][idx]
+    # mutual: the receiver pays (part of) it back a few days later
+    back = kind == 2
+    log.add(
+        periodic[idx[back], 1],
+        periodic[idx[back], 0],
+        np.minimum(days[back] + rng.integers(1, 6, back.sum()), d - 1),
+        np.round(amount[back] * rng.uniform(0.5, 1.0, back.sum()), 2),
+    )
+    # forward: the receiver passes it on to one of its own payees
+    fwd = np.flatnonzero(kind == 1)
+    order = np.argsort(edges[:, 0], kind="stable")
+    starts = np.searchsorted(edges[order, 0], np.arange(params.n_accounts))
+    counts = np.bincount(edges[:, 0], minlength=params.n_accounts)
+    middle = periodic[idx[fwd], 1]
+    has_out = counts[middle] > 0
+    fwd, middle = fwd[has_out], middle[has_out]
+    pick = starts[middle] + (rng.random(fwd.size) * counts[middle]).astype(int)
+    third = edges[order[pick], 1]
+    keep = third != periodic[idx[fwd], 0]
+    log.add(
+        middle[keep],
+        third[keep],
+        np.minimum(days[fwd[keep]] + rng.integers(0, 4, keep.sum()), d - 1),
+        np.round(amount[fwd[keep]] * (1 - rng.uniform(0, params.margin_ratio, keep.sum())), 2),
+    )
+    # fan_out / fan_in hubs (payroll-like and collection-like normal models)
+    hubs = rng.choice(params.n_accounts, int(params.fan_share * params.n_accounts), replace=False)
+    for hub in hubs:
+        size = int(rng.integers(params.min_fan, params.max_fan + 1))
+        peers = rng.choice(params.n_accounts, size, replace=False)
+        peers = peers[peers != hub]
+        period = int(rng.integers(params.min_period, params.max_period + 1))
+        days = np.arange(int(rng.integers(0, period)), d, period)
+        amount = _amounts(peers.size, rng, lo, hi)
+        src, dst = (hub, peers) if rng.random() < 0.5 else (peers, hub)
+        log.add(
+            np.broadcast_to(src, (days.size, peers.size)),
+            np.broadcast_to(dst, (days.size, peers.size)),
+            days[:, None],
+            np.broadcast_to(amount, (days.size, peers.size)),
+        )
+
+
+# -- alert patterns (AMLSim's AML typologies) ------------------------------------------------
+class Plan(NamedTuple):
+    """One alert instance to lay out: members (main account first), day range, pattern, margin."""
+
+    members: np.ndarray
+    start: int
+    end: int
+    pattern: AlertPattern
+    margin: float
+
+
+Typology = Callable[[Plan, np.random.Generator], list[tuple]]
+
+
+def _hops(src, dst, day, amount) -> list[tuple]:
+    return [(np.atleast_1d(src), np.atleast_1d(dst), np.atleast_1d(day), np.atleast_1d(amount))]
+
+
+def _margin(rng: np.random.Generator, ratio: float, size=None) -> np.ndarray:
+    return 1.0 - rng.uniform(0.0, ratio, size)
+
+
+def fan_out(plan: Plan, rng: np.random.Generator) -> list[tuple]:
+    """The main account pays every other member."""
+    m, start, end, p, _ratio = plan
+    n = m.size - 1
+    return _hops(m[0], m[1:], rng.integers(start, end + 1, n), _amounts(n, rng, p.min_amount, p.max_amount))
+
+
+def fan_in(plan: Plan, rng: np.random.Generator) -> list[tuple]:
+    """Every other member pays the main account."""
+    m, start, end, p, _ratio = plan
+    n = m.size - 1
+    return _hops(m[1:], m[0], rng.integers(start, end + 1, n), _amounts(n, rng, p.min_amount, p.max_amount))
+
+
+def cycle(plan: Plan, rng: np.random.Generator) -> list[tuple]:
+    """Money goes round the members and back to the first, each hop keeping a margin."""
+    m, start, end, p, ratio = plan
+    n = m.size
+    days = np.sort(rng.integers(start, end + 1, n))
+    amount = rng.uniform(p.min_amount, p.max_amount) * np.cumprod(_margin(rng, ratio, n))
+    return _hops(m, np.roll(m, -1), days, np.round(amount, 2))
+
+
+def bipartite(plan: Plan, rng: np.random.Generator) -> list[tuple]:
+    """Every originator (first half) pays every beneficiary (second half)."""
+    m, start, end, p, _ratio = plan
+    h = m.size // 2
+    src, dst = np.meshgrid(m[:h], m[h:], indexing="ij")
+    n = src.size
+    return _hops(
+        src.ravel(),
+        dst.ravel(),
+        rng.integers(start, end + 1, n),
+        _amounts(n, rng, p.min_amount, p.max_amount),
+    )
+
+
+def stack(plan: Plan, rng: np.random.Generator) -> list[tuple]:
+    """Three layers; every account of a layer pays every account of the next (layered bipartite)."""
+    m, start, end, p, ratio = plan
+    layers = np.array_split(m, 3)
+    mid = (start + end) // 2
+    out = []
+    for i, (a, b) in enumerate(itertools.pairwise(layers)):
+        src, dst = np.meshgrid(a, b, indexing="ij")
+        lo, hi = (start, mid) if i == 0 else (mid, end)
+        amount = _amounts(src.size, rng, p.min_amount, p.max_amount) * (_margin(rng, ratio) if i else 1.0)
+        out += _hops(src.ravel(), dst.ravel(), rng.integers(lo, hi + 1, src.size), np.round(amount, 2))
+    return out
+
+
+def scatter_gather(plan: Plan, rng: np.random.Generator) -> list[tuple]:
+    """The originator pays intermediaries, who each pass it on (less a margin) to one beneficiary."""
+    m, start, end, p, ratio = plan
+    orig, mids, bene = m[0], m[1:-1], m[-1]
+    mid = (start + end) // 2
+    amount = _amounts(mids.size, rng, p.min_amount, p.max_amount)
+    first = rng.integers(start, mid + 1, mids.size)
+    second = np.minimum(first + rng.integers(1, max(2, end - mid + 1), mids.size), end)
+    return _hops(orig, mids, first, amount) + _hops(
+        mids, bene, second, np.round(amount * _margin(rng, ratio, mids.size), 2)
+    )
+
+
+def gather_scatter(plan: Plan, rng: np.random.Generator) -> list[tuple]:
+    """Originators pay one hub, which then pays the beneficiaries the total less a margin."""
+    m, start, end, p, ratio = plan
+    hub, rest = m[0], m[1:]
+    h = rest.size // 2
+    origs, benes = rest[:h], rest[h:]
+    mid = (start + end) // 2
+    amount = _amounts(origs.size, rng, p.min_amount, p.max_amount)
+    total = amount.sum() * _margin(rng, ratio)
+    shares = rng.dirichlet(np.ones(benes.size)) * total
+    return _hops(origs, hub, rng.integers(start, mid + 1, origs.size), amount) + _hops(
+        hub, benes, rng.integers(mid + 1, end + 1, benes.size), np.round(shares, 2)
+    )
+
+
+def random_walk(plan: Plan, rng: np.random.Generator) -> list[tuple]:
+    """Money moves between randomly chosen members, each hop from the last receiver."""
+    m, start, end, p, ratio = plan
+    n = m.size
+    path = [0]
+    for _ in range(n - 1):
+        path.append(int(rng.choice(np.setdiff1d(np.arange(n), [path[-1]]))))
+    path = np.array(path)
+    days = np.sort(rng.integers(start, end + 1, n - 1))
+    amount = rng.uniform(p.min_amount, p.max_amount) * np.cumprod(_margin(rng, ratio, n - 1))
+    return _hops(m[path[:-1]], m[path[1:]], days, np.round(amount, 2))
+
+
+#: AMLSim typology name -> shape (one function per typology, chosen from this registry).
+TYPOLOGIES: dict[str, Typology] = {
+    "fan_in": fan_in,
+    "fan_out": fan_out,
+    "cycle": cycle,
+    "bipartite": bipartite,
+    "stack": stack,
+    "scatter_gather": scatter_gather,
+    "gather_scatter": gather_scatter,
+    "random": random_walk,
+}
+
+
+def plant_alerts(params: AmlSimParams, rng: np.random.Generator, log: _Log) -> pl.DataFrame:
+    """Plant every alert pattern; return the members (alert_id, alert_type, acct, is_sar)."""
+    members = []
+    alert_id = 0
+    for pattern in params.patterns:
+        if pattern.type not in TYPOLOGIES:
+            raise ValueError(f"unknown alert pattern type {pattern.type!r}; known: {sorted(TYPOLOGIES)}")
+        for _ in range(pattern.count):
+            size = int(rng.integers(pattern.min_accounts, pattern.max_accounts + 1))
+            accounts = rng.choice(params.n_accounts, size, replace=False)
+            period = int(rng.integers(pattern.min_period, pattern.max_period + 1))
+            start = int(rng.integers(0, params.days - period))
+            plan = Plan(accounts, start, start + period, pattern, params.margin_ratio)
+            hops = TYPOLOGIES[pattern.type](plan, rng)
+            for src, dst, day, amount in hops:
+                log.add(src, dst, day, amount, alert=alert_id)
+            members.append(
+                pl.DataFrame(
+                    {
+                        "alert_id": alert_id,
+                        "alert_type": pattern.type,
+                        "acct": accounts,
+                        "is_sar": pattern.is_sar,
+                    }
+                )
+            )
+            alert_id += 1
+    return pl.concat(members)
+
+
+# -- output ---------------------------------------------------------------------------------
+def _timestamp(days: pl.Expr) -> pl.Expr:
+    return (pl.lit(BASE_DATE) + pl.duration(days=days)).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def simulate(out: Path, params: AmlSimParams, rng: np.random.Generator) -> dict[str, int]:
+    """Write ``accounts.csv``, ``transactions.csv`` and ``alert_accounts.csv`` to ``out``.
+
+    The folder is built next to ``out`` and renamed into place, so a reader never sees half of
+    it. Returns counts (accounts, transactions, sar_transactions, alerts).
+    """
+    log = _Log()
+    edges = scale_free_edges(params.n_accounts, params.mean_degree, params.degree_exponent, rng)
+    normal_activity(edges, params, rng, log)
+    members = plant_alerts(params, rng, log)
+    sar_alerts = members.filter(pl.col("is_sar"))["alert_id"].unique()
+    alert = np.concatenate(log.alert)
+    tx = (
+        pl.DataFrame(
+            {
+                "orig": np.concatenate(log.src),
+                "bene": np.concatenate(log.dst),
+                "day": np.concatenate(log.day).astype(np.int64),
+                "base_amt": np.concatenate(log.amount),
+                "alert_id": alert,
+            }
+        )
+        .sort("day", maintain_order=True)
+        .with_row_index("tran_id", offset=1)
+    )
+    tx_types = np.array(["TRANSFER", "WIRE", "CREDIT", "CHECK"])
+    tx = tx.select(
+        "tran_id",
+        pl.format("{}", pl.col("orig")).alias("orig_acct"),
+        pl.format("{}", pl.col("bene")).alias("bene_acct"),
+        pl.Series("tx_type", tx_types[rng.choice(4, tx.height, p=[0.7, 0.1, 0.1, 0.1])]),
+        "base_amt",
+        _timestamp(pl.col("day")).alias("tran_timestamp"),
+        pl.col("alert_id").is_in(sar_alerts.implode()).alias("is_sar"),
+        "alert_id",
+    )
+    business = rng.random(params.n_accounts) < params.business_share
+    opened = rng.integers(-2_000, 0, params.n_accounts)
+    accounts = pl.DataFrame(
+        {"acct_id": np.arange(params.n_accounts), "open": opened, "biz": business}
+    ).select(
+        pl.col("acct_id").cast(pl.String),
+        pl.format("Account{}", pl.col("acct_id")).alias("dsply_nm"),
+        pl.when(pl.col("biz")).then(pl.lit("O")).otherwise(pl.lit("I")).alias("type"),
+        pl.lit("A").alias("acct_stat"),
+        pl.lit("USD").alias("acct_rptng_crncy"),
+        pl.lit(0).alias("prior_sar_count"),
+        _timestamp(pl.col("open")).alias("open_dt"),
+        pl.lit("bank").alias("bank_id"),
+        pl.lit("US").alias("country"),
+    )
+    alerts = members.select(
+        "alert_id",
+        "alert_type",
+        pl.col("acct").cast(pl.String).alias("acct_id"),
+        pl.format("Account{}", pl.col("acct")).alias("acct_name"),
+        "is_sar",
+        pl.lit(1).alias("model_id"),
+        pl.lit(2).alias("schedule_id"),
+        pl.lit("bank").alias("bank_id"),
+    )
+    staging = out.parent / f".{out.name}.{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    try:
+        accounts.write_csv(staging / "accounts.csv")
+        tx.write_csv(staging / "transactions.csv")
+        alerts.write_csv(staging / "alert_accounts.csv")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return {
+        "accounts": params.n_accounts,
+        "transactions": tx.height,
+        "sar_transactions": int(tx["is_sar"].sum()),
+        "alerts": int(members["alert_id"].n_unique()),
+    }
