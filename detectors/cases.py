@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.entities import link_components
+
 #: Columns whose equal values link two accounts into one entity.
 LINK_COLUMNS: tuple[str, ...] = ("customer_id", "phone_hash", "address_hash", "device_hash")
-#: Label propagation stops after this many rounds (identifier graphs have tiny diameters).
-MAX_ROUNDS = 64
 
 
 def case_keys(accounts: pl.DataFrame, max_accounts_per_identifier: int = 50) -> pl.DataFrame:
@@ -45,18 +45,7 @@ def case_keys(accounts: pl.DataFrame, max_accounts_per_identifier: int = 50) -> 
         if present
         else pl.DataFrame(schema={"account_id": pl.String, "link": pl.String, "value": pl.String})
     )
-    labels = links.select("account_id").unique().with_columns(pl.col("account_id").alias("case_key"))
-    for _ in range(MAX_ROUNDS):
-        by_value = links.join(labels, on="account_id").group_by("link", "value").agg(pl.col("case_key").min())
-        new = (
-            links.join(by_value, on=["link", "value"])
-            .group_by("account_id")
-            .agg(pl.col("case_key").min())
-            .join(labels, on="account_id", suffix="_old")
-        )
-        if new.filter(pl.col("case_key") != pl.col("case_key_old")).height == 0:
-            break
-        labels = new.select("account_id", pl.min_horizontal("case_key", "case_key_old").alias("case_key"))
+    labels = link_components(links, node="account_id", link=["link", "value"]).rename({"label": "case_key"})
     return (
         ids.join(labels, on="account_id", how="left")
         .with_columns(pl.col("case_key").fill_null(pl.col("account_id")))

@@ -44,6 +44,32 @@ def entity_columns(config: FeatureConfig) -> list[tuple[str, str, str]]:
     ]
 
 
+def link_components(links: pl.DataFrame, *, node: str, link: list[str]) -> pl.DataFrame:
+    """``node``, ``label``: connected components of the nodes of ``links`` joined by equal ``link`` values.
+
+    ``links`` holds one row per (node, link value); the label of a component is its smallest
+    node. Min-label propagation: each round every node takes the smallest label among the nodes
+    sharing a value with it, until nothing changes or ``MAX_ROUNDS`` have run.
+    """
+    labels = links.select(node).unique().with_columns(pl.col(node).alias("label"))
+    for _ in range(MAX_ROUNDS):
+        by_value = links.join(labels, on=node).group_by(link).agg(pl.col("label").min())
+        new = (
+            links.join(by_value, on=link)
+            .group_by(node)
+            .agg(pl.col("label").min())
+            .join(labels, on=node, suffix="_old")
+            .select(node, pl.min_horizontal("label", "label_old").alias("label"))
+        )
+        changed = (
+            new.join(labels, on=node, suffix="_old").filter(pl.col("label") != pl.col("label_old")).height
+        )
+        labels = new
+        if changed == 0:
+            break
+    return labels
+
+
 def components(accounts: pl.LazyFrame, codes: pl.LazyFrame, config: FeatureConfig) -> pl.DataFrame:
     """``acct``, ``component`` (smallest account code in it), ``size`` for accounts that share
     an identifier with at least one other account."""
@@ -65,24 +91,7 @@ def components(accounts: pl.LazyFrame, codes: pl.LazyFrame, config: FeatureConfi
         .filter(pl.len().over("kind", "value").is_between(2, config.max_accounts_per_identifier))
         .collect()
     )
-    labels = links.select("acct").unique().with_columns(component=pl.col("acct"))
-    for _ in range(MAX_ROUNDS):
-        value_label = links.join(labels, on="acct").group_by("kind", "value").agg(pl.col("component").min())
-        new = (
-            links.join(value_label, on=["kind", "value"])
-            .group_by("acct")
-            .agg(pl.col("component").min())
-            .join(labels, on="acct", suffix="_old")
-            .select("acct", pl.min_horizontal("component", "component_old").alias("component"))
-        )
-        changed = (
-            new.join(labels, on="acct", suffix="_old")
-            .filter(pl.col("component") != pl.col("component_old"))
-            .height
-        )
-        labels = new
-        if changed == 0:
-            break
+    labels = link_components(links, node="acct", link=["kind", "value"]).rename({"label": "component"})
     return labels.with_columns(size=pl.len().over("component").cast(pl.UInt32))
 
 

@@ -60,3 +60,32 @@ def tiny_lake(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     lake = tmp_path_factory.mktemp("lake") / "lake"
     ingest(tiny_dataset, "canonical", lake, Config().currency)
     return lake
+
+
+@pytest.fixture
+def labels() -> dict:
+    """Three planted instances (two fan-in, one cycle) over accounts a-f and two benign look-alikes."""
+    import polars as pl
+
+    return {
+        "instances": pl.DataFrame(
+            {"instance_id": ["i1", "i2", "i3"], "typology": ["fan_in", "fan_in", "cycle"]}
+        ),
+        "instance_accounts": pl.DataFrame(
+            {
+                "instance_id": ["i1", "i1", "i2", "i2", "i3", "i3"],
+                "account_id": ["a", "b", "c", "d", "e", "f"],
+                "role": [
+                    "originator",
+                    "beneficiary",
+                    "intermediary",
+                    "beneficiary",
+                    "originator",
+                    "intermediary",
+                ],
+            }
+        ),
+        "benign_behaviours": pl.DataFrame(
+            {"behaviour_id": ["b1", "b2"], "behaviour": ["payroll", "merchant"], "account_id": ["p", "m"]}
+        ),
+    }

@@ -21,33 +21,6 @@ from evaluation.metrics import (
     recall_at_budgets,
 )
 
-
-@pytest.fixture
-def labels() -> dict[str, pl.DataFrame]:
-    return {
-        "instances": pl.DataFrame(
-            {"instance_id": ["i1", "i2", "i3"], "typology": ["fan_in", "fan_in", "cycle"]}
-        ),
-        "instance_accounts": pl.DataFrame(
-            {
-                "instance_id": ["i1", "i1", "i2", "i2", "i3", "i3"],
-                "account_id": ["a", "b", "c", "d", "e", "f"],
-                "role": [
-                    "originator",
-                    "beneficiary",
-                    "intermediary",
-                    "beneficiary",
-                    "originator",
-                    "intermediary",
-                ],
-            }
-        ),
-        "benign_behaviours": pl.DataFrame(
-            schema={"behaviour_id": pl.String, "behaviour": pl.String, "account_id": pl.String}
-        ),
-    }
-
-
 SCORES = pl.DataFrame(
     {
         # Ranked: b(0.95) a(0.9) p(0.8) x(0.6) f(0.4) e(0.3) c(0.2) d(0.1) + 12 background accounts.

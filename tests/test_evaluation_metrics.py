@@ -5,32 +5,6 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from evaluation.metrics import evaluate, instance_recall_by_typology
 
 
-@pytest.fixture
-def labels() -> dict[str, pl.DataFrame]:
-    return {
-        "instances": pl.DataFrame(
-            {"instance_id": ["i1", "i2", "i3"], "typology": ["fan_in", "fan_in", "cycle"]}
-        ),
-        "instance_accounts": pl.DataFrame(
-            {
-                "instance_id": ["i1", "i1", "i2", "i2", "i3", "i3"],
-                "account_id": ["a", "b", "c", "d", "e", "f"],
-                "role": [
-                    "originator",
-                    "beneficiary",
-                    "intermediary",
-                    "beneficiary",
-                    "originator",
-                    "intermediary",
-                ],
-            }
-        ),
-        "benign_behaviours": pl.DataFrame(
-            {"behaviour_id": ["b1", "b2"], "behaviour": ["payroll", "merchant"], "account_id": ["p", "m"]}
-        ),
-    }
-
-
 def test_instance_caught_only_through_originator_or_intermediary(labels) -> None:
     # "b" and "d" are beneficiaries: alerting them catches nothing; "e" catches the cycle.
     recall = instance_recall_by_typology(pl.Series(["b", "d", "e"]), labels)
