@@ -28,7 +28,8 @@ demo: $(STAMP)
 	$(BIN)/moneytrail ingest $(DEMO)/generated --format canonical --lake $(DEMO)/lake
 	$(BIN)/moneytrail run --lake $(DEMO)/lake --db $(DEMO)/moneytrail.duckdb
 	$(BIN)/moneytrail alerts --db $(DEMO)/moneytrail.duckdb --limit 20
-	@echo "outputs: $(DEMO)/generated (synthetic data + labels), $(DEMO)/lake (Parquet lake), $(DEMO)/moneytrail.duckdb (runs, account_scores, alerts)"
+	@echo "outputs: $(DEMO)/generated (synthetic data + labels), $(DEMO)/lake (Parquet lake), $(DEMO)/moneytrail.duckdb (runs, account_scores, alerts), $(DEMO)/moneytrail.cases.sqlite (cases)"
+	@echo "next: $(BIN)/moneytrail review --db $(DEMO)/moneytrail.duckdb --lake $(DEMO)/lake   (the analysts' app)"
 
 # The review app's browser test drives Debian's chromium (Playwright cannot download its own here).
 # Installed only when running as root with apt-get and chromium missing; otherwise that test skips.

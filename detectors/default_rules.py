@@ -131,6 +131,22 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
         " {in_count_30d:#small transfer} within 30 days ({new_counterparties_30d:,.0f} new counterparties)",
     ),
     RuleSpec(
+        # A person paid mostly from abroad by many payers it had never dealt with (fees
+        # collected from people moved across the border); family remittances come from a few
+        # known senders.
+        name="smuggling_cross_border_30d",
+        typology="smuggling_fees",
+        kinds=("individual",),
+        conditions=(
+            _c("cross_border_in_share_30d", 0.6, 0.9),
+            _c("fan_in_degree_30d", 5, 15, scale="log"),
+            _c("new_counterparties_30d", 8, 20, scale="log"),
+            _c("in_amount_30d", 3_000, 30_000, scale="log"),
+        ),
+        reason="{fan_in_degree_30d:#distinct payer} paid USD {in_amount_30d:,.0f} within 30 days,"
+        " {cross_border_in_share_30d:.0%} of it from abroad ({new_counterparties_30d:#new counterparty})",
+    ),
+    RuleSpec(
         name="scatter_gather_out_7d",
         typology="scatter_gather",
         kinds=("individual", "business"),
@@ -205,8 +221,11 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
             _c("is_pep", 1, graded=False),
             _c("inflow_to_declared_income_30d", 3, 30, scale="log"),
             _c("in_amount_30d", 10_000, 200_000, scale="log"),
+            # Repeated large payments, not one large sale (a house, a car) in the month.
+            _c("large_in_count_30d", 2, 5),
         ),
-        reason="politically exposed person received USD {in_amount_30d:,.0f} within 30 days,"
+        reason="politically exposed person received USD {in_amount_30d:,.0f} within 30 days"
+        " ({large_in_count_30d:#payment} at or above the reporting threshold),"
         " {inflow_to_declared_income_30d:,.1f} times declared monthly income"
         " of USD {declared_monthly_income:,.0f}",
     ),

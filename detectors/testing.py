@@ -138,11 +138,21 @@ RULE_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ),
     (
         "bribery_30d",
-        dict(is_pep=1, declared_monthly_income=900, in_amount_30d=75_000, inflow_to_declared_income_30d=83.3),
         dict(
-            is_pep=1, declared_monthly_income=9_000, in_amount_30d=12_000, inflow_to_declared_income_30d=1.3
+            is_pep=1,
+            declared_monthly_income=900,
+            in_amount_30d=75_000,
+            inflow_to_declared_income_30d=83.3,
+            large_in_count_30d=3,
         ),
-        "official receiving a salary",
+        dict(
+            is_pep=1,
+            declared_monthly_income=9_000,
+            in_amount_30d=300_000,
+            inflow_to_declared_income_30d=33.3,
+            large_in_count_30d=1,
+        ),
+        "official paid once for a house sold",
     ),
     (
         "cash_courier_30d",

@@ -3,7 +3,7 @@
 ``fan_in_degree_{w}d`` / ``fan_out_degree_{w}d``: distinct accounts paying in / paid in the
 window; ``new_counterparties_30d``: counterparties (either direction) whose first-ever
 transaction with the account lies in the 30-day window. The ``CASH`` placeholder is never a
-counterparty (legs carry a null ``cp`` for it and are dropped here).
+counterparty (its code is null; the caller passes only transfers between two real accounts).
 
 Method (exact, one pass for every evaluation date): a transfer ``u -> v`` on day ``d`` makes
 ``v`` a counterparty of ``u`` (fan-out) and ``u`` one of ``v`` (fan-in) on the same days, so

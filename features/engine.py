@@ -276,7 +276,7 @@ def compute_features(
     pieces = [
         evals,
         *window_lookups(
-            evals, recent.select("k", *leg_values()), DAILY_SUM_COLUMNS, DAILY_SUM_COLUMNS, offsets
+            evals, recent.select("k", *leg_values(config)), DAILY_SUM_COLUMNS, DAILY_SUM_COLUMNS, offsets
         ),
         *[p for name, events in families.items() for p in distinct_lookups(evals, events, name, windows)],
         *[

@@ -102,7 +102,7 @@ def log_amount() -> pl.Expr:
     return pl.col("amount").clip(lower_bound=1.0).log()
 
 
-def leg_values() -> list[pl.Expr]:
+def leg_values(config: FeatureConfig) -> list[pl.Expr]:
     """Additive per-leg values (summed per account and day by the window machinery; window
     features are differences of their running totals). Counts UInt8 0/1, amounts Float64."""
     amount = pl.col("amount")
@@ -131,6 +131,7 @@ def leg_values() -> list[pl.Expr]:
         count(cash_out_border, "border_cash_withdrawal_count"),
         total(cash_out_border, "border_cash_withdrawal_amount"),
         total(cross_border_in(), "cross_border_in_amount"),
+        count(money_in() & (amount >= config.reporting_threshold), "large_in_count"),
         *[
             pl.when(cond).then(power).otherwise(0.0).alias(f"{side}_log_amount{suffix}")
             for side, cond in (("in", money_in()), ("out", money_out()))
@@ -156,6 +157,7 @@ DAILY_SUM_COLUMNS: tuple[str, ...] = (
     "border_cash_withdrawal_count",
     "border_cash_withdrawal_amount",
     "cross_border_in_amount",
+    "large_in_count",
     "in_log_amount",
     "in_log_amount_sq",
     "out_log_amount",
@@ -177,7 +179,7 @@ def log_amount_sd(count: pl.Expr, total: pl.Expr, squares: pl.Expr) -> pl.Expr:
 
 
 def profile_window_features(w: int) -> list[pl.Expr]:
-    """Window-``w`` money-profile features (incoming cross-border share, amount similarity)
+    """Window-``w`` money-profile features (incoming cross-border share, large inflows, amount similarity)
     from the running totals of :data:`DAILY_SUM_COLUMNS` looked up at ``D`` (no suffix) and
     ``D - w`` (suffix ``_m{w}``)."""
     s = f"_{w}d"
@@ -187,6 +189,7 @@ def profile_window_features(w: int) -> list[pl.Expr]:
 
     return [
         _share(diff("cross_border_in_amount"), diff("in_amount")).alias(f"cross_border_in_share{s}"),
+        diff("large_in_count").cast(pl.UInt32).alias(f"large_in_count{s}"),
         *[
             log_amount_sd(diff(f"{side}_count"), diff(f"{side}_log_amount"), diff(f"{side}_log_amount_sq"))
             .round(4)

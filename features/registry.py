@@ -113,6 +113,11 @@ _WINDOWED: tuple[tuple[str, str, str], ...] = (
         "share of incoming amount received from abroad in the last {w} days (0 without inflow)",
     ),
     (
+        "large_in_count",
+        "count",
+        "incoming transactions of at least the reporting threshold in the last {w} days",
+    ),
+    (
         "in_amount_log_sd",
         "ratio",
         "spread of incoming amounts (standard deviation of their logs, about the coefficient of "

@@ -98,6 +98,26 @@ NEW_CASES.append(
         "produce seller paid for its first harvest after a quiet month, keeping the money",
     )
 )
+NEW_CASES.append(
+    (
+        "smuggling_cross_border_30d",
+        dict(
+            cross_border_in_share_30d=0.95,
+            fan_in_degree_30d=12,
+            new_counterparties_30d=14,
+            in_amount_30d=25_000,
+            in_count_30d=24,
+        ),
+        dict(
+            cross_border_in_share_30d=1.0,
+            fan_in_degree_30d=3,
+            new_counterparties_30d=1,
+            in_amount_30d=4_000,
+            in_count_30d=6,
+        ),
+        "family remittances from a few relatives abroad",
+    )
+)
 CASES = RULE_CASES + NEW_CASES
 
 
@@ -214,6 +234,7 @@ def test_explain_gives_readable_numbers() -> None:
                 declared_monthly_income=900,
                 in_amount_30d=75_000,
                 inflow_to_declared_income_30d=83.3,
+                large_in_count_30d=3,
             ),
         ]
     )
@@ -224,7 +245,7 @@ def test_explain_gives_readable_numbers() -> None:
     _, (f,), _ = _detector("fan_in_7d", frame).explain(frame)
     assert f == "25 distinct payers sent USD 40,000 within 7 days (1 new counterparties in 30 days)"
     _, _, (b,) = _detector("bribery_30d", frame).explain(frame)
-    assert "USD 75,000" in b and "83.3 times" in b and "USD 900" in b
+    assert "USD 75,000" in b and "83.3 times" in b and "USD 900" in b and "(3 payments at or above" in b
 
 
 def test_reason_uses_configured_threshold() -> None:

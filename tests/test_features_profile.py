@@ -47,6 +47,8 @@ def test_cross_border_in_share_and_spread_per_window() -> None:
     assert a["in_amount_log_sd_7d"] == pytest.approx(log_sd([1000, 1000, 2000]), abs=1e-4)
     assert a["in_amount_log_sd_30d"] == pytest.approx(log_sd([1000, 1000, 2000, 4000]), abs=1e-4)
     assert a["out_amount_log_sd_30d"] == 0.0
+    # inflows of at least the reporting threshold (10,000): none here
+    assert a["large_in_count_30d"] == 0
     # sending abroad is not receiving from abroad
     assert features_of(txs, "B")["cross_border_in_share_30d"] == 0.0
 
@@ -62,7 +64,7 @@ def test_identical_amounts_have_no_spread_whatever_their_scale() -> None:
     st.lists(
         st.tuples(
             st.integers(1, 40),  # days before AS_OF
-            st.floats(0.5, 1e6),
+            st.one_of(st.floats(0.5, 1e6), st.sampled_from([9_999.99, 10_000.0])),
             st.sampled_from(["A", "B"]),
             st.sampled_from(["US", "MX"]),
         ),
@@ -90,3 +92,4 @@ def test_matches_brute_force(rows: list[tuple[int, float, str, str]]) -> None:
         assert z[f"in_amount_log_sd_{w}d"] == pytest.approx(log_sd(amounts), abs=2e-4)
         share = abroad / sum(amounts) if amounts else 0.0
         assert z[f"cross_border_in_share_{w}d"] == pytest.approx(share, abs=1e-9)
+        assert z[f"large_in_count_{w}d"] == sum(a >= CFG.reporting_threshold for a in amounts)
