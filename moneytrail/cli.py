@@ -25,6 +25,8 @@ from rich.text import Text
 # operator chose otherwise. Set before anything imports prefect.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Prefect's temporary server gets 20 s to start by default: too short on a busy 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 app = typer.Typer(
     help="moneytrail: find money-laundering patterns in transaction data.",
