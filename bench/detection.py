@@ -45,10 +45,12 @@ def evaluate_seed(preset: str, seed: int, work: Path, config: Config) -> tuple[D
     period (the nightly flow passes the run's partitions), without previous alerts.
     """
     generated, lake_path = work / "generated", work / "lake"
-    synthetic_data.generate(preset, seed, generated)
-    ingest(generated, "canonical", lake_path, config.currency)
-    features_path = steps.build_features(lake_path, work, None, config.features)
-    scores_path = steps.score(features_path, work, config.detectors, config.seed, lake_path=lake_path)
+    scores_path = work / "scores.parquet"
+    if not scores_path.exists():
+        synthetic_data.generate(preset, seed, generated)
+        ingest(generated, "canonical", lake_path, config.currency)
+        features_path = steps.build_features(lake_path, work, None, config.features)
+        scores_path = steps.score(features_path, work, config.detectors, config.seed, lake_path=lake_path)
     edges = lake.scan_transactions(lake_path).select("src_account", "dst_account").unique().collect()
     alerts_path = steps.select_alerts(
         scores_path,
@@ -64,13 +66,20 @@ def evaluate_seed(preset: str, seed: int, work: Path, config: Config) -> tuple[D
     return evaluate(alerts, scores, labels), instance_ranking_auc(scores, labels)
 
 
-def report(preset: str, seeds: list[int]) -> str:
+def report(preset: str, seeds: list[int], keep: Path | None = None) -> str:
+    """Evaluate every seed; with ``keep``, each seed's data and scores stay in ``keep/<preset>-<seed>``
+    and a later run with the same ``keep`` reuses them (only alert selection and evaluation rerun)."""
     config = Config()
     started = time.perf_counter()
     per_seed = []
     for seed in seeds:
-        with tempfile.TemporaryDirectory(prefix="moneytrail-detection-") as work:
-            per_seed.append((seed, *evaluate_seed(preset, seed, Path(work), config)))
+        if keep is not None:
+            work = keep / f"{preset}-{seed}"
+            work.mkdir(parents=True, exist_ok=True)
+            per_seed.append((seed, *evaluate_seed(preset, seed, work, config)))
+            continue
+        with tempfile.TemporaryDirectory(prefix="moneytrail-detection-") as tmp:
+            per_seed.append((seed, *evaluate_seed(preset, seed, Path(tmp), config)))
     elapsed = time.perf_counter() - started
 
     summary = pl.DataFrame(
@@ -101,17 +110,23 @@ def report(preset: str, seeds: list[int]) -> str:
         .sort(["false_alerts", "behaviour"], descending=[True, False])
     )
     seeds_text = " ".join(map(str, seeds))
+    reused = (
+        ""
+        if keep is None
+        else " (run with `--keep`: seeds whose scores were kept were only re-selected and evaluated)"
+    )
     return "\n".join(
         [
             "# Detection quality",
             "",
             f"Produced by `python bench/detection.py --preset {preset} --seeds {seeds_text}` on "
             f"{datetime.now(UTC):%Y-%m-%d} ({platform.machine()}, Python {platform.python_version()}), "
-            f"{elapsed:.0f} s in all. The detectors' defaults were not tuned on these seeds.",
+            f"{elapsed:.0f} s in all{reused}. The detectors' defaults were not tuned on these seeds.",
             "",
             f"Alert budget: {config.alerts.budget_share:.1%} of scored accounts, spent after hibernation "
-            "(no previous alerts here), case roll-up (one alert per entity and typology) and transfer "
-            "roll-up (see docs/DETECTORS.md, Alert selection). An instance is caught when one of its "
+            "(no previous alerts here), case roll-up (one alert per entity and typology), transfer "
+            "roll-up and hub hand-over (one slot for a hub and the payer derived from it; see "
+            "docs/DETECTORS.md, Alert selection). An instance is caught when one of its "
             "originator or intermediary accounts is alerted (roles: docs/typologies.md, Roles); an "
             "alert is true when its account takes part in a planted instance (any role). "
             "`instance_auc` ranks each instance (its best-scored account) against the accounts in no "
@@ -160,8 +175,14 @@ def main() -> None:
     parser.add_argument("--preset", default="demo")
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103])
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/DETECTION.md alone")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep each seed's data and scores in this folder and reuse them on the next run "
+        "(for tuning alert selection only: delete the folder after changing features or rules)",
+    )
     args = parser.parse_args()
-    text = report(args.preset, args.seeds)
+    text = report(args.preset, args.seeds, args.keep)
     print(text)
     if not args.no_write:
         existing = DOC.read_text(encoding="utf-8") if DOC.exists() else ""

@@ -9,6 +9,7 @@ import polars as pl
 
 from detectors.cases import with_case_keys
 from detectors.config import AlertConfig
+from detectors.propagation import PROPAGATED_COLUMN, SOURCE_COLUMN
 from moneytrail.schemas import CASH_ACCOUNT
 
 ALERT_COLUMNS = ("account_id", "case_key", "typology", "score", "eval_date", "reasons")
@@ -74,13 +75,14 @@ def hibernate_alerts(candidates: pl.DataFrame, previous: pl.DataFrame, config: A
 
 
 _DERIVED = "__derived"
+_SOURCE = SOURCE_COLUMN
 
 
 def _derived(scores: pl.DataFrame) -> pl.Expr:
     """True where the row's score comes from counterparty propagation."""
-    if "score_propagated" not in scores.columns:
+    if PROPAGATED_COLUMN not in scores.columns:
         return pl.lit(False)
-    return (pl.col("score_propagated") > 0) & (pl.col("score_propagated") >= pl.col("score"))
+    return (pl.col(PROPAGATED_COLUMN) > 0) & (pl.col(PROPAGATED_COLUMN) >= pl.col("score"))
 
 
 def _roll_up_transfers(
@@ -151,6 +153,53 @@ def _roll_up_transfers(
     return ranked.with_row_index(_ROW).join(dropped, on=_ROW, how="anti", maintain_order="left").drop(_ROW)
 
 
+def _hand_over(ranked: pl.DataFrame) -> pl.DataFrame:
+    """Let a hub candidate hand its budget slot to the derived candidate propagated from it.
+
+    A hub that keeps the money (a fan-in collector, a bribed official) and the payer that
+    :func:`detectors.propagate_scores` derived from it describe one scheme, and only the payer
+    catches it. Where both are candidates of the same typology, the hub's candidate is dropped
+    and the payer's takes the hub's score (its place in the ranking) and a reason naming the
+    hub, so the analyst still sees it in the one case.
+    """
+    indexed = ranked.with_row_index(_ROW)
+    hubs = indexed.filter(~pl.col(_DERIVED)).select(
+        pl.col(_ROW).alias("_hub_row"),
+        pl.col("account_id").cast(pl.String).alias(_SOURCE),
+        "typology",
+        pl.col("score").alias("_hub_score"),
+    )
+    pairs = (
+        indexed.filter(pl.col(_DERIVED) & pl.col(_SOURCE).is_not_null())
+        .select(_ROW, _SOURCE, "typology")
+        .join(hubs, on=[_SOURCE, "typology"])
+        # One payer per hub: the highest-ranked (propagation keeps the largest payer first).
+        .sort(_ROW)
+        .unique("_hub_row", keep="first", maintain_order=True)
+    )
+    if pairs.height == 0:
+        return ranked
+    note = pl.concat_str(
+        pl.lit("takes the alert of hub account "),
+        pl.col(_SOURCE),
+        pl.lit(" (score "),
+        pl.col("_hub_score").round(2).cast(pl.String),
+        pl.lit(", same case)"),
+    )
+    handed = indexed.join(pairs.select(_ROW, "_hub_score"), on=_ROW, how="left").with_columns(
+        pl.max_horizontal("score", pl.col("_hub_score").fill_null(0.0)).alias("score"),
+        pl.when(pl.col("_hub_score").is_null())
+        .then(pl.col("reasons"))
+        .otherwise(pl.concat_list("reasons", note))
+        .alias("reasons"),
+    )
+    return (
+        handed.join(pairs.select(pl.col("_hub_row").alias(_ROW)), on=_ROW, how="anti")
+        .sort(["score", *_KEY], descending=[True, False, False])
+        .drop(_ROW, "_hub_score")
+    )
+
+
 def select_alerts(
     scores: pl.DataFrame,
     config: AlertConfig,
@@ -181,7 +230,10 @@ def select_alerts(
         Transfers (``src_account, dst_account``) of the scored period. With
         ``config.rollup_transfers``, a candidate whose account paid or was paid by a
         higher-ranked candidate of the same typology joins that one's case and takes no budget
-        (candidates derived by ``propagate_scores`` never roll up).
+        (candidates derived by ``propagate_scores`` never roll up). Then, with
+        ``config.hub_hands_over``, a hub candidate and the candidate derived from it
+        (``propagated_from``, same typology) take one slot: the derived one, at the hub's score
+        (:func:`_hand_over`).
 
     Returns
     -------
@@ -209,7 +261,15 @@ def select_alerts(
         .sort([*_KEY, "score", "eval_date"], descending=[False, False, True, False])
         .group_by(_KEY, maintain_order=True)
         .first()
-        .select("account_id", "typology", "score", "eval_date", "reasons", _derived(scores).alias(_DERIVED))
+        .select(
+            "account_id",
+            "typology",
+            "score",
+            "eval_date",
+            "reasons",
+            _derived(scores).alias(_DERIVED),
+            (pl.col(_SOURCE) if _SOURCE in scores.columns else pl.lit(None, dtype=pl.String)).alias(_SOURCE),
+        )
         .collect()
     )
     if previous is not None:
@@ -217,6 +277,8 @@ def select_alerts(
     ranked = with_case_keys(candidates, case_keys).sort(["score", *_KEY], descending=[True, False, False])
     if edges is not None and config.rollup_transfers:
         ranked = _roll_up_transfers(ranked, edges, config.rollup_shared_max_degree)
+    if config.hub_hands_over:
+        ranked = _hand_over(ranked)
     if config.max_alerts_per_case is not None:
         ranked = ranked.filter(
             pl.int_range(pl.len()).over("case_key", "typology") < config.max_alerts_per_case

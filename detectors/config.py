@@ -173,3 +173,7 @@ class AlertConfig(_Strict):
     #: distinct counterparties (a common funder, depositor or collector; None: direct transfers
     #: only). Busy accounts (merchants, utilities, payroll) link nobody.
     rollup_shared_max_degree: int | None = Field(default=20, ge=1)
+    #: A hub candidate hands its budget slot to the payer (payee) that propagation derived from
+    #: it in the same typology: one alert, on the account that catches the scheme, at the hub's
+    #: score, with a reason naming the hub.
+    hub_hands_over: bool = True

@@ -285,3 +285,50 @@ def test_derived_alerts_never_roll_up_and_case_roll_up_caps_alerts_per_entity() 
     assert select_alerts(scores, two, edges=edges, case_keys=keys).height == 4
     own = scores.with_columns(pl.lit(0.0).alias("score_propagated"))
     assert "PAYER" not in select_alerts(own, config, edges=edges).get_column("account_id").to_list()
+
+
+def test_hub_hands_its_slot_to_the_payer_derived_from_it() -> None:
+    scores = _scores(
+        [
+            ("HUB", D1, 0.9, "fan_in"),
+            ("PAYER", D1, 0.6, "fan_in"),  # derived from HUB: takes its slot and score
+            ("OTHER", D1, 0.8, "fan_in"),  # derived from a hub that is no candidate: unchanged
+            ("LONE", D1, 0.7, "fan_in"),  # a hub whose payer scored on its own: keeps its slot
+            ("OWN", D1, 0.65, "fan_in"),
+            *[(f"Z{i}", D1, 0.1, None) for i in range(20)],
+        ]
+    ).with_columns(
+        pl.col("account_id")
+        .replace_strict({"PAYER": 0.6, "OTHER": 0.8, "OWN": 0.5}, default=0.0, return_dtype=pl.Float64)
+        .alias("score_propagated"),
+        pl.col("account_id")
+        .replace_strict(
+            {"PAYER": "HUB", "OTHER": "GONE", "OWN": "LONE"}, default=None, return_dtype=pl.String
+        )
+        .alias("propagated_from"),
+    )
+    config = AlertConfig(budget_share=1.0)
+    alerts = select_alerts(scores, config)
+    assert alerts.select("account_id", "score").rows() == [
+        ("PAYER", 0.9),
+        ("OTHER", 0.8),
+        ("LONE", 0.7),
+        ("OWN", 0.65),
+    ]
+    assert alerts.get_column("reasons")[0].to_list() == [
+        f"reason for PAYER on {D1}",
+        "takes the alert of hub account HUB (score 0.9, same case)",
+    ]
+    # The budget counts one slot for hub and payer: with two slots, LONE still gets one.
+    two = select_alerts(scores, AlertConfig(budget_share=2 / 25))
+    assert two.get_column("account_id").to_list() == ["PAYER", "OTHER"]
+    # Another typology does not hand over; the setting turns it off.
+    other = scores.with_columns(
+        pl.when(pl.col("account_id") == "HUB")
+        .then(pl.lit("bribery"))
+        .otherwise("top_typology")
+        .alias("top_typology")
+    )
+    assert {"HUB", "PAYER"} <= set(select_alerts(other, config).get_column("account_id"))
+    off = AlertConfig(budget_share=1.0, hub_hands_over=False)
+    assert select_alerts(scores, off).get_column("account_id").to_list()[:2] == ["HUB", "OTHER"]

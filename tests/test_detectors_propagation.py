@@ -90,11 +90,14 @@ def test_rows_keep_input_order_and_schema() -> None:
     assert out.columns == [*SCORES.columns, PROPAGATED_COLUMN, SOURCE_COLUMN]
 
 
-def test_propagated_payer_is_alerted_next_to_its_hub() -> None:
+def test_propagated_payer_takes_its_hubs_alert_or_sits_next_to_it() -> None:
     out = propagate_scores(SCORES, EDGES, PropagationConfig())
     alerts = select_alerts(out, AlertConfig(budget_share=0.5))
-    assert alerts["account_id"].to_list() == ["HUB", "SMURF"]
-    assert alerts["typology"].to_list() == ["structuring", "structuring"]
+    assert alerts.select("account_id", "typology", "score").rows() == [("SMURF", "structuring", 0.8)]
+    assert alerts["reasons"][0][-1] == "takes the alert of hub account HUB (score 0.8, same case)"
+    both = select_alerts(out, AlertConfig(budget_share=0.5, hub_hands_over=False))
+    assert both["account_id"].to_list() == ["HUB", "SMURF"]
+    assert both["typology"].to_list() == ["structuring", "structuring"]
 
 
 def test_a_stronger_own_score_is_kept_and_the_derived_reason_appended() -> None:
