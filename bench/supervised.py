@@ -38,6 +38,7 @@ from features import FeatureConfig, compute_features
 from moneytrail import lake as lk
 from moneytrail.config import CurrencyConfig
 from moneytrail.ingest import ingest
+from moneytrail.schemas import CASH_ACCOUNT
 
 TX_ATTRIBUTES = ("log_amount", "round_100", "hour", "weekday", "cross_border")
 
@@ -48,10 +49,18 @@ def gfp_features(tx: pl.DataFrame, window_days: int, threads: int) -> pl.DataFra
 
     ids = pl.concat([tx["src_account"], tx["dst_account"]]).unique().sort()
     code = pl.DataFrame({"account": ids, "code": np.arange(ids.len(), dtype=np.float64)})
+    # The CASH pseudo-account is no counterparty: each cash leg gets a vertex of its own, or it
+    # becomes one hub joining every cash transaction (and GFP's pattern search never ends).
+    own = pl.int_range(pl.len()).cast(pl.Float64) + ids.len()
+
+    def vertex(column: str) -> pl.Expr:
+        mapped = pl.col(column).replace_strict(code["account"], code["code"])
+        return pl.when(pl.col(column) == CASH_ACCOUNT).then(own).otherwise(mapped).alias(column[:3])
+
     edges = tx.select(
         pl.int_range(pl.len()).cast(pl.Float64).alias("edge"),
-        pl.col("src_account").replace_strict(code["account"], code["code"]).alias("src"),
-        pl.col("dst_account").replace_strict(code["account"], code["code"]).alias("dst"),
+        vertex("src_account"),
+        vertex("dst_account"),
         (pl.col("timestamp").dt.epoch("s")).cast(pl.Float64).alias("ts"),
         pl.col("amount").cast(pl.Float64),
     ).to_numpy()
@@ -62,10 +71,14 @@ def gfp_features(tx: pl.DataFrame, window_days: int, threads: int) -> pl.DataFra
     return pl.DataFrame(out[:, 5:], schema=[f"gfp_{i}" for i in range(out.shape[1] - 5)])
 
 
-def score(name: str, train: pl.DataFrame, test: pl.DataFrame, columns: list[str], seed: int) -> dict:
+def score(
+    name: str, train: pl.DataFrame, test: pl.DataFrame, columns: list[str], *, seed: int, max_iter: int
+) -> dict:
     """Fit on ``train`` and report minority-class F1 (and friends) on ``test``."""
     started = time.perf_counter()
-    model = GradientBoostedDetector(random_state=seed).fit(train.select(columns), train["y"].to_numpy())
+    model = GradientBoostedDetector(max_iter=max_iter, random_state=seed).fit(
+        train.select(columns), train["y"].to_numpy()
+    )
     proba = model.suspicion_score(test.select(columns))
     predicted = proba >= model.threshold_
     y = test["y"].to_numpy()
@@ -80,7 +93,7 @@ def score(name: str, train: pl.DataFrame, test: pl.DataFrame, columns: list[str]
     }
 
 
-def run(preset: str, seed: int, test_share: float, work: Path) -> tuple[pl.DataFrame, dict]:
+def run(preset: str, seed: int, test_share: float, max_iter: int, work: Path) -> tuple[pl.DataFrame, dict]:
     """Generate, ingest, build both feature sets, fit both models; return the results table."""
     generated, lake = work / "generated", work / "lake"
     synthetic_data.generate(preset, seed, generated)
@@ -92,11 +105,13 @@ def run(preset: str, seed: int, test_share: float, work: Path) -> tuple[pl.DataF
     accounts = compute_features(transactions, lk.scan_accounts(lake), FeatureConfig(history_step_days=1))
     ours = edge_features(transactions, accounts)
     timings["ours_features_s"] = time.perf_counter() - started
+    print(f"our edge features: {ours.shape} in {timings['ours_features_s']:.0f} s", flush=True)
     tx = transactions.select("tx_id", "timestamp", "src_account", "dst_account", "amount").collect()
     tx = tx.join(ours.select("tx_id"), on="tx_id").sort("timestamp", "tx_id")
     started = time.perf_counter()
     gfp = gfp_features(tx, window_days=7, threads=2)
     timings["gfp_features_s"] = time.perf_counter() - started
+    print(f"GFP features: {gfp.shape} in {timings['gfp_features_s']:.0f} s", flush=True)
     frame = (
         ours.join(pl.concat([tx.select("tx_id"), gfp], how="horizontal"), on="tx_id", maintain_order="left")
         .with_columns(pl.col("tx_id").is_in(laundering["tx_id"].implode()).cast(pl.Int8).alias("y"))
@@ -112,10 +127,18 @@ def run(preset: str, seed: int, test_share: float, work: Path) -> tuple[pl.DataF
                 train,
                 test,
                 attributes + account_side,
-                seed,
+                seed=seed,
+                max_iter=max_iter,
             ),
-            score("gfp (tx attributes + Snap ML GFP)", train, test, attributes + gfp.columns, seed),
-            score("tx attributes only", train, test, attributes, seed),
+            score(
+                "gfp (tx attributes + Snap ML GFP)",
+                train,
+                test,
+                attributes + gfp.columns,
+                seed=seed,
+                max_iter=max_iter,
+            ),
+            score("tx attributes only", train, test, attributes, seed=seed, max_iter=max_iter),
         ]
     )
     info = timings | {
@@ -136,9 +159,10 @@ def main() -> None:
     parser.add_argument("--preset", default="demo")
     parser.add_argument("--seed", type=int, default=101)
     parser.add_argument("--test-share", type=float, default=0.3)
+    parser.add_argument("--max-iter", type=int, default=300, help="boosting iterations of both models")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="moneytrail-supervised-") as work:
-        results, info = run(args.preset, args.seed, args.test_share, Path(work))
+        results, info = run(args.preset, args.seed, args.test_share, args.max_iter, Path(work))
     print(f"{platform.machine()}, Python {platform.python_version()}: {info}")
     with pl.Config(tbl_rows=10, tbl_width_chars=200, fmt_str_lengths=80):
         print(results)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from features.registry import FEATURES
@@ -288,3 +289,29 @@ RULE_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "person moving savings between their own accounts and back",
     ),
 ]
+
+
+def peer_group_frame(
+    seed: int, n_individuals: int = 800, n_businesses: int = 400, n_planted: int = 10
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Individuals move ~USD 3,000, businesses ~USD 300,000; planted: individuals at business scale.
+
+    Returns the frame (``account_id, eval_date, kind`` and three amount/count features) and the
+    planted flags (1 for the individuals at business scale).
+    """
+    rng = np.random.default_rng(seed)
+    kinds = ["individual"] * (n_individuals + n_planted) + ["business"] * n_businesses
+    scale = np.r_[
+        np.full(n_individuals, 3_000.0), np.full(n_planted, 300_000.0), np.full(n_businesses, 300_000.0)
+    ]
+    frame = pl.DataFrame(
+        {
+            "account_id": [f"A{i:04d}" for i in range(len(kinds))],
+            "eval_date": [EVAL_DATE] * len(kinds),
+            "kind": kinds,
+            "in_amount_30d": scale * rng.lognormal(0, 0.3, len(kinds)),
+            "out_amount_30d": scale * rng.lognormal(0, 0.3, len(kinds)),
+            "in_count_30d": rng.poisson(8, len(kinds)).astype(float),
+        }
+    )
+    return frame, np.r_[np.zeros(n_individuals), np.ones(n_planted), np.zeros(n_businesses)]

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from detectors import IsolationForestDetector, MissingFeatureError, PeerGroupIsolationForest
+from detectors.testing import peer_group_frame
 
 
 @parametrize_with_checks(
@@ -84,27 +85,8 @@ def test_explain_names_the_deviating_features() -> None:
     assert all(reasons[i] == [] for i in np.flatnonzero(~flagged))
 
 
-def _peer_frame(seed: int) -> tuple[pl.DataFrame, np.ndarray]:
-    """Individuals move ~USD 3,000, businesses ~USD 300,000; planted: individuals at business scale."""
-    rng = np.random.default_rng(seed)
-    n_ind, n_biz, n_bad = 800, 400, 10
-    kinds = ["individual"] * (n_ind + n_bad) + ["business"] * n_biz
-    scale = np.r_[np.full(n_ind, 3_000.0), np.full(n_bad, 300_000.0), np.full(n_biz, 300_000.0)]
-    frame = pl.DataFrame(
-        {
-            "account_id": [f"A{i:04d}" for i in range(len(kinds))],
-            "kind": kinds,
-            "in_amount_30d": scale * rng.lognormal(0, 0.3, len(kinds)),
-            "out_amount_30d": scale * rng.lognormal(0, 0.3, len(kinds)),
-            "in_count_30d": rng.poisson(8, len(kinds)).astype(float),
-        }
-    )
-    y = np.r_[np.zeros(n_ind), np.ones(n_bad), np.zeros(n_biz)]
-    return frame, y
-
-
 def test_peer_groups_score_within_kind() -> None:
-    frame, y = _peer_frame(5)
+    frame, y = peer_group_frame(5)
     model = PeerGroupIsolationForest(n_estimators=50, min_group_rows=100, random_state=0).fit(frame)
     assert set(model.models_) == {"individual", "business"}  # no small group: no pooled model
     np.testing.assert_allclose(model.decision_scores_, model.suspicion_score(frame))
@@ -121,7 +103,7 @@ def test_peer_groups_score_within_kind() -> None:
 
 
 def test_peer_groups_small_group_falls_back_to_pooled_model() -> None:
-    frame, _ = _peer_frame(6)
+    frame, _ = peer_group_frame(6)
     frame = pl.concat([frame, frame.head(5).with_columns(pl.lit("msb").alias("kind"))])
     model = PeerGroupIsolationForest(n_estimators=20, min_group_rows=100, random_state=0).fit(frame)
     assert set(model.models_) == {"__all__", "individual", "business"}
@@ -131,14 +113,14 @@ def test_peer_groups_small_group_falls_back_to_pooled_model() -> None:
 
 
 def test_peer_groups_unseen_group_without_pooled_model_fails_loudly() -> None:
-    frame, _ = _peer_frame(6)
+    frame, _ = peer_group_frame(6)
     model = PeerGroupIsolationForest(n_estimators=10, min_group_rows=100, random_state=0).fit(frame)
     with pytest.raises(ValueError, match="bank"):
         model.score_samples(frame.head(3).with_columns(pl.lit("bank").alias("kind")))
 
 
 def test_peer_groups_missing_column() -> None:
-    frame, _ = _peer_frame(5)
+    frame, _ = peer_group_frame(5)
     with pytest.raises(MissingFeatureError, match="out_amount_7d"):
         PeerGroupIsolationForest(features=("in_amount_30d", "out_amount_7d")).fit(frame)
     with pytest.raises(MissingFeatureError, match="kind"):
