@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from moneytrail import store
+from moneytrail.config import RUN_CONFIG_FILE, Config
 from moneytrail.lake import LABELS_DIR, read_labels, scan_transactions
 from moneytrail.schemas import SchemaError
 
@@ -26,6 +27,12 @@ class RunData:
     scores: pl.DataFrame
     alerts: pl.DataFrame
     run_dir: Path
+
+    @property
+    def config(self) -> Config | None:
+        """The configuration the run used (kept in its folder), or None for runs that predate it."""
+        path = self.run_dir / RUN_CONFIG_FILE
+        return Config.model_validate_json(path.read_text(encoding="utf-8")) if path.exists() else None
 
     @property
     def features_path(self) -> Path | None:

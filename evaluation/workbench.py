@@ -256,11 +256,11 @@ def evaluate_store(
     Parameters
     ----------
     runs : run ids; the first is the baseline of the comparison, sweeps and tuning
-    config : the rules swept and tuned (default: the embedded defaults)
+    config : the rules swept and tuned (default: those the baseline run used, kept in its folder;
+        the embedded defaults for runs that predate that)
     sweep, tune : threshold sweeps per rule condition; the time-split threshold search
     false_alert_cost : cost of one false alert in caught schemes, when suggesting and tuning thresholds
     """
-    config = config or Config()
     labels = load_labels(Path(labels_path))
     wanted = list(runs) if runs else run_ids(db)[-1:]
     if not wanted:
@@ -280,6 +280,7 @@ def evaluate_store(
     )
     sweep_table = chosen = tuned = None
     base = loaded[0]
+    config = config or base.config or Config()
     if (sweep or tune) and base.features_path is None:
         notes.append(f"run {base.run_id}: no features.parquet under {base.run_dir}; no sweeps or tuning")
     elif sweep or tune:

@@ -236,6 +236,7 @@ def run_monitoring(
         )
 
     log(f"run {run_id} ({summary.mode}) config {config.fingerprint()} code {steps.code_version()}")
+    steps.write_config(config, summary.run_dir)
     try:
         with clock.step("inputs"):
             inputs_path = runners.inputs(lake, as_of, config, digest_cache(db), summary.run_dir)

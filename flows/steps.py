@@ -24,6 +24,7 @@ from detectors.config import AlertConfig, DetectorConfig
 from features.config import FeatureConfig
 from flows import history
 from moneytrail import __version__, lake, schemas
+from moneytrail.config import RUN_CONFIG_FILE, Config
 
 
 @cache
@@ -47,6 +48,19 @@ def new_run_id(now: datetime) -> str:
     """A sortable, unique run id such as ``20261125T031500Z-1a2b3c``."""
     salt = hashlib.sha256(f"{now.isoformat()}{np.random.SeedSequence().entropy}".encode()).hexdigest()
     return f"{now:%Y%m%dT%H%M%SZ}-{salt[:6]}"
+
+
+def write_config(config: Config, run_dir: Path) -> Path:
+    """Keep the resolved configuration of a run as ``run_dir/config.json`` (atomically).
+
+    Evaluation reads it back to sweep and tune the rules the run really used.
+    """
+    path = run_dir / RUN_CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(config.model_dump_json(indent=1), encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:

@@ -97,6 +97,10 @@ class ConfigError(ValueError):
     """The configuration file cannot be read or holds an invalid setting."""
 
 
+#: Name of the file in a run's folder that keeps the configuration the run used.
+RUN_CONFIG_FILE = "config.json"
+
+
 def load_config(path: Path | None = None) -> Config:
     """Load ``path`` (TOML) over the defaults; ``None`` gives the defaults."""
     if path is None:

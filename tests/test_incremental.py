@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 
 import features
 import synthetic_data
+from evaluation.inputs import load_run
 from flows import history, pipeline, steps
 from moneytrail import lake as lk
 from moneytrail.config import Config
@@ -98,6 +99,9 @@ def test_incremental_scores_equal_a_from_scratch_run(long_lake: Path, tmp_path: 
         ).pl()
     best = steps.best_score_per_account(pl.read_parquet(scores_path), "x").sort("account_id")
     assert_frame_equal(stored, best.select("account_id", "score"))
+    # The run keeps the (non-default) configuration it used; evaluation sweeps those rules.
+    kept = load_run(db, summary.run_id).config
+    assert kept == CONFIG and kept.fingerprint() == CONFIG.fingerprint() != Config().fingerprint()
 
 
 def test_pending_dates_are_the_new_partitions_and_reruns_are_idempotent(
