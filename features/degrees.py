@@ -2,8 +2,9 @@
 
 ``fan_in_degree_{w}d`` / ``fan_out_degree_{w}d``: distinct accounts paying in / paid in the
 window; ``new_counterparties_30d``: counterparties (either direction) whose first-ever
-transaction with the account lies in the 30-day window. The ``CASH`` placeholder is never a
-counterparty (its code is null; the caller passes only transfers between two real accounts).
+transaction with the account lies in the 30-day window; ``new_payees_30d`` / ``new_payers_30d``:
+the same per direction (first-ever transfer from / to the account). The ``CASH`` placeholder is
+never a counterparty (its code is null; the caller passes only transfers between two real accounts).
 
 Method (exact, one pass for every evaluation date): a transfer ``u -> v`` on day ``d`` makes
 ``v`` a counterparty of ``u`` (fan-out) and ``u`` one of ``v`` (fan-in) on the same days, so
@@ -12,7 +13,8 @@ ordered pair covers evaluation days ``[d, d+w-1]`` after each day ``d`` it trade
 flags, per pair-day, whether a merged cover starts or ends there, once keyed by the sender and
 once by the receiver; :mod:`features.windows` turns the flags into running totals read at each
 evaluation day (the same machinery as the distinct cash-deposit regions). A counterparty is new
-on the first day the unordered pair trades in either direction.
+on the first day the unordered pair trades in either direction, a payee (payer) on the first
+day of the ordered pair (the row of ``g`` without a previous day).
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ from features.prepare import DAY_OFFSET, DAY_SPAN
 from features.windows import END, START
 
 NEW_COUNTERPARTY_WINDOW = 30
+#: ``new_{kind}_30d`` families: either direction, first paid by the account, first paying it.
+NEW_KINDS = ("counterparties", "payees", "payers")
+
+
+def new_columns() -> list[str]:
+    """Names of the ``new_*`` count features, in the order of :data:`NEW_KINDS`."""
+    return [f"new_{kind}_{NEW_COUNTERPARTY_WINDOW}d" for kind in NEW_KINDS]
 
 
 def degree_sql(windows: Sequence[int]) -> tuple[str, dict[str, int]]:
@@ -36,7 +45,12 @@ def degree_sql(windows: Sequence[int]) -> tuple[str, dict[str, int]]:
     """
     params: dict[str, int] = {f"w{w}": int(w) for w in windows}
     params |= {"span": DAY_SPAN, "off": DAY_OFFSET}
-    new_col = f"new_counterparties_{NEW_COUNTERPARTY_WINDOW}d"
+
+    def news(kind: str | None) -> list[str]:
+        return [
+            f"{'TRUE' if k == kind else 'FALSE'} AS {c}"
+            for k, c in zip(NEW_KINDS, new_columns(), strict=True)
+        ]
 
     def flags(direction: str, on: bool) -> list[str]:
         cols = []
@@ -51,13 +65,18 @@ def degree_sql(windows: Sequence[int]) -> tuple[str, dict[str, int]]:
         return f"CAST({acct} AS BIGINT) * $span + (day + $off) AS k"
 
     def side(acct: str, outgoing: bool) -> str:
-        cols = [key(acct), *flags("in", not outgoing), *flags("out", outgoing), f"FALSE AS {new_col}"]
+        cols = [key(acct), *flags("in", not outgoing), *flags("out", outgoing), *news(None)]
         return f"SELECT {', '.join(cols)} FROM g"
 
     zeros = [*flags("in", False), *flags("out", False)]
     firsts = [
-        f"SELECT {key(acct)}, {', '.join(zeros)}, TRUE AS {new_col} FROM first_day{cond}"
-        for acct, cond in (("lo", ""), ("hi", " WHERE hi <> lo"))
+        f"SELECT {', '.join([key(acct), *zeros, *news(kind)])} FROM {table}"
+        for acct, kind, table in (
+            ("lo", "counterparties", "first_day"),
+            ("hi", "counterparties", "first_day WHERE hi <> lo"),
+            ("src", "payees", "g WHERE gap_prev IS NULL"),
+            ("dst", "payers", "g WHERE gap_prev IS NULL"),
+        )
     ]
     sql = f"""
 WITH pd AS (SELECT DISTINCT src, dst, day FROM edges),
@@ -74,9 +93,7 @@ first_day AS MATERIALIZED (
 UNION ALL
 {side("dst", False)}
 UNION ALL
-{firsts[0]}
-UNION ALL
-{firsts[1]}
+{" UNION ALL ".join(firsts)}
 """
     return sql, params
 
@@ -104,8 +121,8 @@ def counterparty_events(
     -------
     polars.DataFrame
         Rows keyed by packed ``(acct, day)`` (``k``; several rows per key, to be summed): the
-        Boolean start/end flags of :func:`degree_columns` and ``new_counterparties_30d`` (the
-        pair's first day, either direction).
+        Boolean start/end flags of :func:`degree_columns` and the :func:`new_columns` flags
+        (the pair's first day: either direction, as sender, as receiver).
     """
     sql, params = degree_sql(windows)
     con.register("edges", edges.to_arrow())

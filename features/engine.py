@@ -14,7 +14,7 @@ import polars as pl
 
 from features import patterns
 from features.config import FeatureConfig
-from features.degrees import counterparty_events
+from features.degrees import counterparty_events, new_columns
 from features.duck import connection
 from features.entities import entity_columns, entity_features
 from features.exprs import DAILY_SUM_COLUMNS, leg_values, money_out, profile_window_features
@@ -44,7 +44,7 @@ from features.windows import (
 
 #: Window of the non-configurable ``*_30d`` features (income ratio, new counterparties).
 MONTH = 30
-NEW_COUNTERPARTIES = f"new_counterparties_{MONTH}d"
+NEW_COUNTS = new_columns()
 #: Value of a missing segment (peer-group) string.
 UNKNOWN_SEGMENT = "unknown"
 
@@ -284,9 +284,7 @@ def compute_features(
             for d in ("in", "out")
             for p in distinct_lookups(evals, degree_totals, f"fan_{d}_degree", windows, totals=True)
         ],
-        *window_lookups(
-            evals, degree_totals, [NEW_COUNTERPARTIES], [NEW_COUNTERPARTIES], [MONTH], totals=True
-        ),
+        *window_lookups(evals, degree_totals, NEW_COUNTS, NEW_COUNTS, [MONTH], totals=True),
         _activity_gaps(activity, evals, longest),
     ]
     frame = pl.concat(pieces, how="horizontal")
@@ -298,7 +296,7 @@ def compute_features(
     ]
     frame = frame.with_columns(
         *month,
-        (pl.col(NEW_COUNTERPARTIES) - pl.col(f"{NEW_COUNTERPARTIES}_m{MONTH}")).cast(pl.UInt32),
+        *[(pl.col(c) - pl.col(f"{c}_m{MONTH}")).cast(pl.UInt32) for c in NEW_COUNTS],
         *[e for w in windows for e in _window_features(config, w)],
         *[distinct_value(n, w) for n in (*families, "fan_in_degree", "fan_out_degree") for w in windows],
     )

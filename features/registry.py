@@ -146,6 +146,8 @@ _STATIC: tuple[tuple[str, str, str], ...] = (
         "dormancy gap before the latest activity (0 when no earlier activity)",
     ),
     ("new_counterparties_30d", "count", "counterparties in the last 30 days never seen before"),
+    ("new_payees_30d", "count", "accounts paid in the last 30 days that the account had never paid before"),
+    ("new_payers_30d", "count", "accounts paying in the last 30 days that had never paid the account before"),
     # --- beyond the core contract ---
     (
         "cash_withdrawal_to_declared_income_30d",
