@@ -67,11 +67,6 @@ def distinct_events(pair_days: pl.LazyFrame, windows: Sequence[int], name: str) 
     )
 
 
-def distinct_columns(name: str, windows: Sequence[int]) -> list[str]:
-    """Start and end flag columns of :func:`distinct_events` for ``name``."""
-    return [f"{name}_{w}d{suffix}" for w in windows for suffix in (START, END)]
-
-
 def distinct_value(name: str, w: int) -> pl.Expr:
     """Distinct count ``{name}_{w}d`` from the looked-up running totals (UInt32)."""
     col = f"{name}_{w}d"

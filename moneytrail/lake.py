@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import polars as pl
@@ -275,8 +275,3 @@ def write_atomic(table: pa.Table, path: Path) -> None:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
-
-
-def end_of_day(day: date) -> datetime:
-    """Midnight UTC after ``day`` (exclusive end of the day's partition)."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
