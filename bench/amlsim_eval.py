@@ -2,16 +2,20 @@
 
 Simulates an AMLSim-style output folder (``synthetic_data.amlsim_like``, independent of our own
 generator), ingests it with ``moneytrail.ingest`` (format ``amlsim``), computes our features
-over the whole history and scores every (account, evaluation date) row with
+over the whole history and scores every account with
 
-* ``ensemble``: :class:`detectors.PeerGroupEnsemble` (IF + LOF + one-class SVM + robust
-  covariance, rank-combined within peer groups) on our features;
-* ``iforest``: :class:`detectors.PeerGroupIsolationForest` on our features;
+* ``ensemble``: :func:`detectors.ensemble.account_scores` with :class:`detectors.PeerGroupEnsemble`
+  (IF + LOF + one-class SVM + robust covariance, rank-combined within peer groups, an account's
+  highest row) rank-combined with the counterparty context (bursts of short-lived relationships,
+  :mod:`detectors.counterparties`);
+* ``ensemble_rows``: the same ensemble's row scores alone (an account's highest row);
+* ``iforest`` / ``iforest_rows``: the same two with :class:`detectors.PeerGroupIsolationForest`;
+* ``context``: the two burst signals alone (rank mean);
 * ``baseline``: a plain scikit-learn ``IsolationForest`` on simple per-account aggregates
   (count / sum / mean / max of amounts in and out, distinct counterparties in and out).
 
-An account's score is its highest row score. Labels (SAR alert members) are read only to
-compute account-level average precision and ROC AUC. Usage::
+Labels (SAR alert members) are read only to compute account-level average precision and ROC
+AUC. Usage::
 
     python bench/amlsim_eval.py [--seeds 1 2 3] [--accounts 5000] [--days 120]
 """
@@ -30,6 +34,8 @@ from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from detectors import PeerGroupEnsemble, PeerGroupIsolationForest
+from detectors.counterparties import BURST_COLUMNS, relationship_bursts
+from detectors.ensemble import account_scores, mean_percentile
 from features import FeatureConfig, compute_features
 from moneytrail import lake as lk
 from moneytrail.config import CurrencyConfig
@@ -51,13 +57,7 @@ def simple_aggregates(tx: pl.LazyFrame) -> pl.DataFrame:
     inn = tx.group_by(pl.col("dst_account").alias("account_id")).agg(
         *[s.name.prefix("in_") for s in stats], pl.col("src_account").n_unique().alias("in_counterparties")
     )
-    return out.join(inn, on="account_id", how="full", coalesce=True).fill_null(0).collect()
-
-
-def account_max(keys: pl.DataFrame, scores: np.ndarray) -> pl.DataFrame:
-    """Highest score per account."""
-    frame = keys.select("account_id").with_columns(score=scores)
-    return frame.group_by("account_id").agg(pl.col("score").max())
+    return out.join(inn, on="account_id", how="full", coalesce=True).fill_null(0).sort("account_id").collect()
 
 
 def metrics(scores: pl.DataFrame, positives: set[str]) -> tuple[float, float]:
@@ -68,7 +68,7 @@ def metrics(scores: pl.DataFrame, positives: set[str]) -> tuple[float, float]:
 
 
 def evaluate_seed(seed: int, params: AmlSimParams, work: Path) -> dict[str, tuple[float, float, float]]:
-    """(AP, AUC, seconds) per method for one simulated folder."""
+    """(AP, AUC, seconds) per method for one simulated folder (``*_rows`` share their method's time)."""
     rng = np.random.default_rng(seed)
     folder, lake = work / "amlsim", work / "lake"
     simulate(folder, params, rng)
@@ -78,27 +78,39 @@ def evaluate_seed(seed: int, params: AmlSimParams, work: Path) -> dict[str, tupl
     positives = set(labels["instance_accounts"]["account_id"].to_list())
     features = compute_features(tx, accounts, FeatureConfig()).sort(["account_id", "eval_date"])
     aggregates = simple_aggregates(tx)
+    base_rate = aggregates["account_id"].is_in(list(positives)).mean()
+    print(f"seed {seed}: {aggregates.height} accounts with transactions, AP base rate {base_rate:.3f}")
 
     def baseline() -> pl.DataFrame:
         X = aggregates.drop("account_id").to_numpy().astype(float)
         model = IsolationForest(n_estimators=200, random_state=seed).fit(X)
         return aggregates.select("account_id").with_columns(score=-model.score_samples(X))
 
-    def frame_model(model) -> Callable[[], pl.DataFrame]:
-        return lambda: account_max(features, model.fit(features).decision_scores_)
+    def combined(model) -> Callable[[], dict[str, pl.DataFrame]]:
+        def run() -> dict[str, pl.DataFrame]:
+            scores = account_scores(features, tx, model)
+            return {"": scores, "_rows": scores.select("account_id", score="anomaly")}
+
+        return run
+
+    def context() -> pl.DataFrame:
+        bursts = relationship_bursts(tx)
+        return bursts.select("account_id", score=mean_percentile(BURST_COLUMNS))
 
     methods = {
-        "ensemble": frame_model(PeerGroupEnsemble(random_state=seed)),
-        "iforest": frame_model(PeerGroupIsolationForest(random_state=seed)),
-        "baseline": baseline,
+        "ensemble": combined(PeerGroupEnsemble(random_state=seed)),
+        "iforest": combined(PeerGroupIsolationForest(random_state=seed)),
+        "context": lambda: {"": context()},
+        "baseline": lambda: {"": baseline()},
     }
     out = {}
     for name, run in methods.items():
         started = time.perf_counter()
-        scores = run()
+        results = run()
         elapsed = time.perf_counter() - started
         # accounts with no transaction at all are neither scored nor counted
-        out[name] = (*metrics(scores, positives), elapsed)
+        for suffix, scores in results.items():
+            out[name + suffix] = (*metrics(scores, positives), elapsed)
     return out
 
 
@@ -116,7 +128,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="moneytrail-amlsim-") as work:
             for name, (ap, auc, seconds) in evaluate_seed(seed, params, Path(work)).items():
                 rows.append({"seed": seed, "method": name, "ap": ap, "auc": auc, "seconds": seconds})
-                print(f"seed {seed} {name:9s} AP {ap:.3f}  AUC {auc:.3f}  ({seconds:.1f} s)", flush=True)
+                print(f"seed {seed} {name:13s} AP {ap:.3f}  AUC {auc:.3f}  ({seconds:.1f} s)", flush=True)
     table = pl.DataFrame(rows)
     summary = table.group_by("method", maintain_order=True).agg(
         pl.col("ap").mean().alias("mean_ap"), pl.col("auc").mean().alias("mean_auc")

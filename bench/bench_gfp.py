@@ -54,7 +54,7 @@ from features.degrees import counterparty_events
 from features.duck import connection
 from features.engine import _graph_edges
 from features.prepare import account_codes, day_number, encode, eval_rows, legs
-from features.windows import distinct_lookups, distinct_value, running_totals
+from features.windows import distinct_value, distinct_windows, window_sums
 
 DAY_S = 86_400
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -161,18 +161,11 @@ def ours_comparable(
     with connection(config) as duck:
         degree_events = counterparty_events(duck, edges, windows)
         pattern_frame = patterns.pattern_features(duck, enc, evals_df, config, as_of)
-    evals = evals_df.lazy()
-    totals = running_totals([degree_events.lazy()])
-    pieces = [
-        evals,
-        *[
-            p
-            for d in ("in", "out")
-            for p in distinct_lookups(evals, totals, f"fan_{d}_degree", windows, totals=True)
-        ],
-    ]
+    degree = {k: v for d in ("in", "out") for k, v in distinct_windows(f"fan_{d}_degree", windows).items()}
+    totals = window_sums(evals_df, degree_events.lazy(), degree)
     return (
-        pl.concat(pieces, how="horizontal")
+        pl.concat([evals_df, totals], how="horizontal")
+        .lazy()
         .select(
             "acct",
             "eval_day",

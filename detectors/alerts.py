@@ -92,8 +92,10 @@ def _roll_up_transfers(
     or, with ``max_shared_degree``, were paid by the same payer (one with at most that many
     counterparties: a common funder or depositor) as one.
 
-    Two accounts that merely paid the same account are not linked: that would join a scheme's
-    source to its final receiver through the middles and could drop the source.
+    With ``max_shared_degree``, two candidates that paid the same such quiet account (a common
+    collector: the middles of a scatter-gather) are linked too. A payer of one and a payee of the
+    other are never linked that way: that would join a scheme's source to its final receiver
+    through the middles and could drop the source.
     """
     missing = [c for c in ("src_account", "dst_account") if c not in edges.columns]
     if missing:
@@ -131,12 +133,18 @@ def _roll_up_transfers(
         quiet = (
             degree.group_by("a").agg(pl.len().alias("_degree")).filter(pl.col("_degree") <= max_shared_degree)
         )
-        via = payers.join(quiet.select(pl.col("a").alias("linked")), on="linked")
-        shared = (
-            via.join(via.select(pl.col("account_id").alias("other"), "linked"), on="linked")
-            .filter(pl.col("other") != pl.col("account_id"))
-            .select("account_id", pl.col("other").alias("linked"))
-        )
+        # A quiet common payer (funder, depositor) or, likewise, a quiet common payee (collector).
+        payees = paid.join(
+            flagged.select(pl.col("account_id").alias("payer")), on="payer", how="semi"
+        ).select(pl.col("payer").alias("account_id"), pl.col("account_id").alias("linked"))
+        quiet_ids = quiet.select(pl.col("a").alias("linked"))
+        shared = pl.concat(
+            [
+                via.join(via.select(pl.col("account_id").alias("other"), "linked"), on="linked")
+                for via in (payers.join(quiet_ids, on="linked"), payees.join(quiet_ids, on="linked"))
+            ]
+        ).filter(pl.col("other") != pl.col("account_id"))
+        shared = shared.select("account_id", pl.col("other").alias("linked"))
         links = pl.concat([links, shared]).unique()
     dropped = (
         own.lazy()
@@ -158,21 +166,21 @@ def _hand_over(ranked: pl.DataFrame) -> pl.DataFrame:
 
     A hub that keeps the money (a fan-in collector, a bribed official) and the payer that
     :func:`detectors.propagate_scores` derived from it describe one scheme, and only the payer
-    catches it. Where both are candidates of the same typology, the hub's candidate is dropped
-    and the payer's takes the hub's score (its place in the ranking) and a reason naming the
-    hub, so the analyst still sees it in the one case.
+    catches it. Where both are candidates (of any typologies: a collector found by its shape
+    may be flagged by a rule for another), the hub's candidates are dropped and the payer's
+    takes the hub's best score (its place in the ranking) and a reason naming the hub, so the
+    analyst still sees it in the one case.
     """
     indexed = ranked.with_row_index(_ROW)
     hubs = indexed.filter(~pl.col(_DERIVED)).select(
         pl.col(_ROW).alias("_hub_row"),
         pl.col("account_id").cast(pl.String).alias(_SOURCE),
-        "typology",
         pl.col("score").alias("_hub_score"),
     )
     pairs = (
         indexed.filter(pl.col(_DERIVED) & pl.col(_SOURCE).is_not_null())
-        .select(_ROW, _SOURCE, "typology")
-        .join(hubs, on=[_SOURCE, "typology"])
+        .select(_ROW, _SOURCE)
+        .join(hubs, on=_SOURCE)
         # One payer per hub: the highest-ranked (propagation keeps the largest payer first).
         .sort(_ROW)
         .unique("_hub_row", keep="first", maintain_order=True)
@@ -214,8 +222,9 @@ def select_alerts(
     typology's ``min_score_by_typology``. Each (account, typology) keeps its highest-scoring
     row (ties: earliest ``eval_date``). Candidates in hibernation against ``previous`` alerts
     (:func:`hibernate_alerts`) are dropped before the budget is spent. The rest are ranked by
-    score desc, then account_id, then typology; each (case key, typology) keeps its first
-    ``config.max_alerts_per_case`` candidates (the case roll-up: one entity, one case), and the
+    score desc, then account_id, then typology; each case key (each (case key, typology) with
+    ``config.case_rollup_per_typology``) keeps its first ``config.max_alerts_per_case`` candidates
+    (the case roll-up: one entity, one case), and the
     first :func:`alert_budget` of what is left (counted over the distinct accounts in ``scores``)
     become alerts.
 
@@ -232,7 +241,7 @@ def select_alerts(
         higher-ranked candidate of the same typology joins that one's case and takes no budget
         (candidates derived by ``propagate_scores`` never roll up). Then, with
         ``config.hub_hands_over``, a hub candidate and the candidate derived from it
-        (``propagated_from``, same typology) take one slot: the derived one, at the hub's score
+        (``propagated_from``, any typology) take one slot: the derived one, at the hub's score
         (:func:`_hand_over`).
 
     Returns
@@ -280,7 +289,8 @@ def select_alerts(
     if config.hub_hands_over:
         ranked = _hand_over(ranked)
     if config.max_alerts_per_case is not None:
+        case_columns = ["case_key", "typology"] if config.case_rollup_per_typology else ["case_key"]
         ranked = ranked.filter(
-            pl.int_range(pl.len()).over("case_key", "typology") < config.max_alerts_per_case
+            pl.int_range(pl.len()).over(case_columns) < config.max_alerts_per_case
         )
     return ranked.head(budget).select(ALERT_COLUMNS)

@@ -7,6 +7,7 @@ The default rule set is :data:`DEFAULT_RULES`; ``docs/DETECTORS.md`` explains ev
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -14,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from detectors.default_rules import DEFAULT_RULES
 from detectors.rule_spec import Condition, RuleSpec
 
-__all__ = ["DEFAULT_RULES", "AlertConfig", "Condition", "DetectorConfig", "PropagationConfig", "RuleSpec"]
+__all__ = [
+    "DEFAULT_RULES",
+    "AlertConfig",
+    "Condition",
+    "DetectorConfig",
+    "PropagationConfig",
+    "RuleSpec",
+    "SupervisedConfig",
+]
 
 
 class _Strict(BaseModel):
@@ -56,6 +65,18 @@ class PropagationConfig(_Strict):
     decay: float = Field(default=0.9, ge=0.0, le=1.0)
     #: Counterparties kept per (hub, typology), largest amount first.
     max_per_hub: int = Field(default=1, ge=1)
+    #: Collectors: on any evaluation date of the scores, an account that at least this many payers
+    #: each paid at least ``collector_min_amount`` within ``window_days``, and at least
+    #: ``min_peer_share`` of their outflow over ``peer_window_days``, is a hub of
+    #: ``collector_typology`` without a rule hit (exclusive payers: smurfs, senders, mules feeding
+    #: one account). None: off.
+    collector_min_payers: int | None = Field(default=2, ge=2)
+    collector_min_amount: float = Field(default=1_000.0, ge=0.0)
+    collector_typology: str = "fan_in"
+    #: A collector's hub score: ``collector_scores[0]`` at ``collector_min_payers`` exclusive payers,
+    #: rising (log scale) to ``collector_scores[1]`` at ``collector_saturation_payers``.
+    collector_scores: tuple[float, float] = (0.6, 0.9)
+    collector_saturation_payers: int = Field(default=10, ge=2)
 
     @model_validator(mode="after")
     def _check(self) -> PropagationConfig:
@@ -64,7 +85,29 @@ class PropagationConfig(_Strict):
             raise ValueError(f"typologies {both} are both inbound and outbound")
         if self.peer_window_days < self.window_days:
             raise ValueError("peer_window_days must be at least window_days")
+        low, high = self.collector_scores
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError("collector_scores must be two scores in [0, 1], the first not above the second")
         return self
+
+
+class SupervisedConfig(_Strict):
+    """Supervised mode (``detectors.supervised``): a transaction classifier trained on labels.
+
+    ``labels`` is a Parquet or CSV file with ``tx_id`` (laundering transactions), optionally
+    ``label`` (1/0, default 1) and ``known_at`` (timestamp: when the label became known), or a
+    generator output folder / lake holding ``labels/transactions.parquet``. A run trains on the
+    transactions of the ``train_days`` days before its first evaluation date, with the labels
+    known before that date, and scores the transactions of its evaluation dates.
+    """
+
+    labels: Path
+    train_days: int = Field(default=60, ge=2)
+    #: Boosting iterations of ``GradientBoostedDetector`` (HistGradientBoostingClassifier).
+    max_iter: int = Field(default=100, ge=1)
+    #: Weight of the model's account score (max over the account's transactions of a day) in
+    #: the combiner.
+    weight: float = Field(default=0.2, ge=0.0, le=1.0)
 
 
 class DetectorConfig(_Strict):
@@ -120,6 +163,8 @@ class DetectorConfig(_Strict):
     max_reasons: int = Field(default=5, ge=1)
     #: Second stage: counterparty propagation (``detectors.propagate_scores``).
     propagation: PropagationConfig = PropagationConfig()
+    #: Supervised mode (None: off; needs labels, see :class:`SupervisedConfig`).
+    supervised: SupervisedConfig | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DetectorConfig:
@@ -162,9 +207,14 @@ class AlertConfig(_Strict):
     hibernation_days: int = Field(default=30, ge=0)
     #: ... unless its score exceeds the previous alert's score by at least this margin.
     hibernation_margin: float = Field(default=0.1, ge=0.0)
-    #: Case roll-up: at most this many alerts per (case key, typology), the highest-scoring ones;
-    #: accounts of one entity (customer or shared identifiers) form one case (None: no limit).
+    #: Case roll-up: at most this many alerts per case key (per case key and typology when
+    #: ``case_rollup_per_typology``), the highest-scoring ones; accounts of one entity (customer or
+    #: shared identifiers) form one case (None: no limit).
     max_alerts_per_case: int | None = Field(default=1, ge=1)
+    #: False (default): one entity's accounts take ``max_alerts_per_case`` slots whatever typologies
+    #: they are flagged for (a mule ring flagged for mule_network on one mule and fan_in on another
+    #: is one case). True: the cap applies per typology.
+    case_rollup_per_typology: bool = False
     #: Also roll up candidates of one typology whose accounts paid each other (``edges`` given to
     #: ``select_alerts``): the lower-ranked one joins the higher-ranked one's case. Derived
     #: (propagated) candidates never roll up: they exist to bring a hub's counterparty into view.
@@ -174,6 +224,6 @@ class AlertConfig(_Strict):
     #: only). Busy accounts (merchants, utilities, payroll) link nobody.
     rollup_shared_max_degree: int | None = Field(default=20, ge=1)
     #: A hub candidate hands its budget slot to the payer (payee) that propagation derived from
-    #: it in the same typology: one alert, on the account that catches the scheme, at the hub's
+    #: it (in any typology): one alert, on the account that catches the scheme, at the hub's
     #: score, with a reason naming the hub.
     hub_hands_over: bool = True

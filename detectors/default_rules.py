@@ -118,6 +118,29 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
         " USD {out_amount_7d:,.0f} to {fan_out_degree_7d:#distinct account} within 7 days",
     ),
     RuleSpec(
+        # The 30-day shape of a gather-scatter hub: gathered from several payers it had never
+        # dealt with and scattered, almost all of it, to several payees it had never paid. Every
+        # counterparty new is what sets it apart from a trading business or an employer (their
+        # customers, suppliers and staff recur), in the weeks when novelty can be measured.
+        name="gather_scatter_30d",
+        typology="gather_scatter",
+        kinds=("individual", "business"),
+        conditions=(
+            _c("pass_through_ratio_30d", 0.9, 1.0),
+            _c("in_amount_30d", 10_000, 500_000, scale="log"),
+            _c("inflow_to_declared_income_30d", 0.5, 10, scale="log"),
+            _c("fan_in_degree_30d", 3, 10, scale="log"),
+            _c("fan_out_degree_30d", 3, 10, scale="log"),
+            _c("fan_in_degree_30d", 15, op="<=", graded=False),
+            _c("fan_out_degree_30d", 15, op="<=", graded=False),
+            _c("new_payers_30d", 1, per="fan_in_degree_30d", graded=False),
+            _c("new_payees_30d", 1, per="fan_out_degree_30d", graded=False),
+        ),
+        reason="gathered USD {in_amount_30d:,.0f} from {fan_in_degree_30d:#new payer} and scattered"
+        " USD {out_amount_30d:,.0f} to {fan_out_degree_30d:#new payee} within 30 days"
+        " ({inflow_to_declared_income_30d:,.1f} times declared monthly income)",
+    ),
+    RuleSpec(
         name="smuggling_fees_30d",
         typology="smuggling_fees",
         kinds=("individual",),
@@ -184,6 +207,27 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
         ),
         reason="{temporal_cycles_7d:#round-trip cycle} through the account within 7 days, moving"
         " USD {in_amount_7d:,.0f} in and USD {out_amount_7d:,.0f} out",
+    ),
+    RuleSpec(
+        # A relay: money from one to three counterparties it had never dealt with, almost all
+        # sent on within the month to one to three others it had never paid, in sums large for
+        # the declared income. Links of layering chains, cycles and scatter-gather middles look
+        # like this even when the hops are days apart (a 7-day window splits them).
+        name="relay_30d",
+        typology="pass_through",
+        kinds=("individual", "business"),
+        conditions=(
+            _c("pass_through_ratio_30d", 0.9, 1.0),
+            _c("in_amount_30d", 3_000, 100_000, scale="log"),
+            _c("inflow_to_declared_income_30d", 0.5, 10, scale="log"),
+            _c("fan_in_degree_30d", 3, op="<=", graded=False),
+            _c("fan_out_degree_30d", 3, op="<=", graded=False),
+            _c("new_payers_30d", 1, per="fan_in_degree_30d", graded=False),
+            _c("new_payees_30d", 1, per="fan_out_degree_30d", graded=False),
+        ),
+        reason="relayed USD {out_amount_30d:,.0f} of USD {in_amount_30d:,.0f} received within 30 days"
+        " from {fan_in_degree_30d:#new payer} to {fan_out_degree_30d:#new payee}"
+        " ({inflow_to_declared_income_30d:,.1f} times declared monthly income)",
     ),
     RuleSpec(
         name="fan_out_7d",

@@ -5,6 +5,11 @@ margins, Mahalanobis distances), so the ensemble combines *ranks*: each member's
 turned into its percentile among the member's own training rows, and the ensemble's suspicion
 is the mean percentile. A row that every method finds unusual ranks first; a row that only one
 method finds odd is damped.
+
+:func:`account_scores` applies the same principle one level up, per account: the row model's
+highest score and the counterparty context of :mod:`detectors.counterparties` (bursts of
+short-lived relationships, which per-row outlier scores cannot see), each as a percentile
+among accounts, averaged.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
+import polars as pl
 
+from detectors.counterparties import BURST_COLUMNS, relationship_bursts
 from detectors.isolation import IsolationForestDetector
 from detectors.outlier import COMMON_CONSTRAINTS, ScaledOutlierDetector, seed_from
 from detectors.peers import PeerGroupModel
@@ -168,4 +175,49 @@ class PeerGroupEnsemble(PeerGroupModel):
         )
 
 
-__all__ = ["DEFAULT_METHODS", "METHODS", "PeerGroupEnsemble", "RankEnsembleDetector"]
+def mean_percentile(columns: list[str] | tuple[str, ...]) -> pl.Expr:
+    """Mean over ``columns`` of each value's percentile in its column (ties share their mean rank)."""
+    if not columns:
+        raise ValueError("mean_percentile needs at least one column")
+    return pl.mean_horizontal([pl.col(c).rank("average") / pl.len() for c in columns])
+
+
+def account_scores(
+    features: pl.DataFrame,
+    edges: pl.LazyFrame | pl.DataFrame,
+    model: PeerGroupModel,
+    *,
+    window_days: int = 7,
+) -> pl.DataFrame:
+    """Unsupervised per-account score: the row model and the counterparty context, rank-combined.
+
+    ``model`` (e.g. :class:`PeerGroupEnsemble`) is fitted on ``features`` (rows = account and
+    evaluation date); an account's ``anomaly`` is its highest row score. ``own_burst`` and
+    ``counterparty_burst`` come from :func:`detectors.counterparties.relationship_bursts` on
+    ``edges`` (the transactions). ``score`` is the mean of the three columns' percentiles among
+    accounts (in (0, 1], higher = more suspicious); an account missing from one input gets bursts
+    of 0 or the lowest anomaly. Returns ``account_id``, the three signals and ``score``, highest score first.
+    """
+    rows = features.select(pl.col("account_id").cast(pl.String)).with_columns(
+        anomaly=model.fit(features).decision_scores_
+    )
+    anomaly = rows.group_by("account_id").agg(pl.col("anomaly").max())
+    bursts = relationship_bursts(edges, window_days)
+    signals = ("anomaly", *BURST_COLUMNS)
+    return (
+        anomaly.join(bursts, on="account_id", how="full", coalesce=True)
+        .with_columns(pl.col(c).fill_null(0) for c in BURST_COLUMNS)
+        .with_columns(pl.col("anomaly").fill_null(pl.col("anomaly").min()))
+        .with_columns(score=mean_percentile(signals))
+        .sort(["score", "account_id"], descending=[True, False])
+    )
+
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "METHODS",
+    "PeerGroupEnsemble",
+    "RankEnsembleDetector",
+    "account_scores",
+    "mean_percentile",
+]

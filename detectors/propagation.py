@@ -15,6 +15,7 @@ never read. The result is deterministic (ties broken by account id).
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import polars as pl
@@ -136,8 +137,13 @@ def _derived(
             pl.col("score").alias("hub_score"),
             pl.col("top_typology").alias("typology"),
         )
+    )
+    if s.collector_min_payers is not None:
+        directions = directions | {s.collector_typology: "in"}
+        hubs = pl.concat([hubs, _collectors(scores, edges, s, s.collector_min_payers)])
+    hubs = (
         # Each (hub, typology) propagates from its best evaluation (ties: earliest date).
-        .sort(["hub", "typology", "hub_score", "hub_date"], descending=[False, False, True, False])
+        hubs.sort(["hub", "typology", "hub_score", "hub_date"], descending=[False, False, True, False])
         .group_by(["hub", "typology"], maintain_order=True)
         .first()
         .with_columns(
@@ -255,6 +261,110 @@ def _derived(
         .group_by(["account_id", "eval_date"], maintain_order=True)
         .first()
         .collect()
+    )
+
+
+def _window_sum(daily: pl.LazyFrame, queries: pl.LazyFrame, keys: list[str], days: int) -> pl.LazyFrame:
+    """Add ``total``: the sum of ``daily.amount`` per ``keys`` over the ``days`` days ending on each
+    query's ``hub_date`` (cumulative sums read as of the date and as of ``days`` days before).
+    Both sides are sorted by date overall, hence within every ``keys`` group, as the as-of join
+    needs (it cannot check that itself when joining by groups)."""
+    cumulative = (
+        daily.sort([*keys, "_day"])
+        .with_columns(pl.col("amount").cum_sum().over(keys).alias("_cum"))
+        .select(*keys, "_day", "_cum")
+        .sort("_day")
+    )
+    queries = queries.with_columns((pl.col("hub_date") - timedelta(days=days)).alias("_before"))
+
+    def as_of(on: str, name: str) -> pl.LazyFrame:
+        return queries.sort(on).join_asof(
+            cumulative.rename({"_day": on, "_cum": name}),
+            on=on,
+            by=keys,
+            strategy="backward",
+            check_sortedness=False,
+        )
+
+    upto = as_of("hub_date", "_upto")
+    before = as_of("_before", "_start").select(*keys, "hub_date", "_start")
+    return upto.join(before, on=[*keys, "hub_date"], how="left").select(
+        pl.exclude("_before", "_upto", "_start"),
+        (pl.col("_upto").fill_null(0.0) - pl.col("_start").fill_null(0.0)).alias("total"),
+    )
+
+
+def _collectors(
+    scores: pl.DataFrame, edges: pl.DataFrame, s: PropagationConfig, min_payers: int
+) -> pl.LazyFrame:
+    """Hubs found by shape, not by a rule: on each evaluation date of ``scores``, accounts with at
+    least ``min_payers`` exclusive payers (each paid the account at least ``collector_min_amount``
+    within ``window_days``, at least ``min_peer_share`` of its outflow over ``peer_window_days``).
+    Columns as the rule hubs: ``hub, hub_date, hub_score, typology``."""
+    flows = edges.lazy().filter(
+        (pl.col("src_account") != pl.col("dst_account"))
+        & (pl.col("src_account") != CASH_ACCOUNT)
+        & (pl.col("dst_account") != CASH_ACCOUNT)
+    )
+    pair_keys = ["src_account", "dst_account"]
+    daily_pair = flows.group_by([*pair_keys, "_day"]).agg(pl.col("amount").sum())
+    # Only pairs that reach collector_min_amount over the whole period can reach it in a window.
+    daily_pair = daily_pair.join(
+        daily_pair.group_by(pair_keys)
+        .agg(pl.col("amount").sum().alias("_all"))
+        .filter(pl.col("_all") >= s.collector_min_amount),
+        on=pair_keys,
+        how="semi",
+    )
+    # Dates whose window reaches back before the first transfer given are skipped: there, a payer
+    # seen for a few days looks exclusive (the first rent payment is all a tenant has paid yet).
+    observed = pl.lit(edges.get_column("_day").min(), dtype=pl.Date) + timedelta(days=s.window_days - 1)
+    dates = (
+        scores.lazy()
+        .select(pl.col("eval_date").cast(pl.Date).alias("hub_date"))
+        .unique()
+        .filter(pl.col("hub_date") >= observed)
+    )
+    # (pair, date) queries: the dates whose window holds a transfer of the pair.
+    queries = (
+        daily_pair.select(*pair_keys, "_day")
+        .join(dates, how="cross")
+        .filter(
+            (pl.col("_day") <= pl.col("hub_date"))
+            & (pl.col("_day") > pl.col("hub_date") - timedelta(days=s.window_days))
+        )
+        .select(*pair_keys, "hub_date")
+        .unique()
+    )
+    paid = _window_sum(daily_pair, queries, pair_keys, s.window_days).rename({"total": "pair_amount"})
+    # A payer's outflow counts cash withdrawals too (as the rule hubs' peer share does).
+    daily_out = (
+        edges.lazy()
+        .filter(pl.col("src_account") != CASH_ACCOUNT)
+        .group_by(["src_account", "_day"])
+        .agg(pl.col("amount").sum())
+    )
+    outflow = _window_sum(
+        daily_out, paid.select("src_account", "hub_date").unique(), ["src_account"], s.peer_window_days
+    ).rename({"total": "peer_total"})
+    low, high = s.collector_scores
+    span = math.log(s.collector_saturation_payers / min_payers)
+    grade = (pl.col("_payers") / min_payers).log() / span if span > 0 else pl.lit(1.0)
+    return (
+        paid.join(outflow, on=["src_account", "hub_date"])
+        .filter(
+            (pl.col("pair_amount") >= s.collector_min_amount)
+            & (pl.col("pair_amount") >= s.min_peer_share * pl.col("peer_total"))
+        )
+        .group_by("dst_account", "hub_date")
+        .agg(pl.len().alias("_payers"))
+        .filter(pl.col("_payers") >= min_payers)
+        .select(
+            pl.col("dst_account").alias("hub"),
+            "hub_date",
+            (low + (high - low) * grade.clip(0.0, 1.0)).alias("hub_score"),
+            pl.lit(s.collector_typology).alias("typology"),
+        )
     )
 
 

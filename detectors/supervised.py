@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +26,11 @@ from sklearn.metrics import precision_recall_curve
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from detectors.config import SupervisedConfig
 from detectors.peers import numeric_feature_columns
+from features.edges import edge_features as graph_edge_features
+from moneytrail import lake
+from moneytrail.schemas import CASH_ACCOUNT
 
 #: Column names (or name fragments) that hold or derive from ground truth.
 LABEL_MARKERS: tuple[str, ...] = (
@@ -39,6 +44,8 @@ LABEL_MARKERS: tuple[str, ...] = (
     "behaviour",
     "role",
 )
+#: Windows (days) of the ``edge_*`` features (30 beat (1, 7) alone on tuning seeds, docs/DETECTION.md).
+EDGE_WINDOWS: tuple[int, ...] = (1, 7, 30)
 #: Transaction attributes used as features (besides the amount).
 CHANNELS: tuple[str, ...] = ("wire", "ach", "card", "cheque", "cash_deposit", "cash_withdrawal")
 
@@ -63,7 +70,12 @@ def _account_side(account_features: pl.DataFrame, columns: list[str], prefix: st
 
 
 def edge_features(
-    transactions: pl.LazyFrame, account_features: pl.DataFrame, columns: list[str] | None = None
+    transactions: pl.LazyFrame,
+    account_features: pl.DataFrame,
+    columns: list[str] | None = None,
+    *,
+    windows: tuple[int, ...] = EDGE_WINDOWS,
+    pattern_window_days: int = 7,
 ) -> pl.DataFrame:
     """One row per transaction: ``tx_id``, ``timestamp``, then numeric features.
 
@@ -77,12 +89,16 @@ def edge_features(
     columns : list of str, optional
         Account feature columns to attach (default: every numeric one).
 
+    windows, pattern_window_days :
+        Passed to :func:`features.edges.edge_features`.
+
     Returns
     -------
     polars.DataFrame
         Sorted by timestamp. Sender and receiver features (``src_*``, ``dst_*``) come from the
         latest feature row dated *before* the transaction's day, 0 when there is none (with
-        ``src_known`` / ``dst_known`` = 0).
+        ``src_known`` / ``dst_known`` = 0); then the transaction's own graph features
+        (``edge_*``: :func:`features.edges.edge_features`, over the transactions strictly before it).
     """
     columns = columns if columns is not None else numeric_feature_columns(account_features)
     check_no_label_columns(columns)
@@ -90,17 +106,9 @@ def edge_features(
         transactions.select(
             "tx_id",
             "timestamp",
-            pl.col("src_account").alias("src_account"),
-            pl.col("dst_account").alias("dst_account"),
-            pl.col("amount").cast(pl.Float64).log1p().alias("log_amount"),
-            (pl.col("amount") % 100 == 0).cast(pl.Float64).alias("round_100"),
-            pl.col("timestamp").dt.hour().cast(pl.Float64).alias("hour"),
-            pl.col("timestamp").dt.weekday().cast(pl.Float64).alias("weekday"),
-            (pl.col("src_country") != pl.col("dst_country"))
-            .fill_null(False)
-            .cast(pl.Float64)
-            .alias("cross_border"),
-            *[(pl.col("channel") == c).cast(pl.Float64).alias(f"channel_{c}") for c in CHANNELS],
+            "src_account",
+            "dst_account",
+            *_attributes(),
             (pl.col("timestamp").dt.date() - dt.timedelta(days=1)).alias("as_of"),
         )
         .sort("as_of")
@@ -121,7 +129,44 @@ def edge_features(
         c for c in tx.columns if c not in {"tx_id", "timestamp", "as_of", "src_account", "dst_account"}
     ]
     feature_cols = [c for c in feature_cols if not c.endswith("feature_date")]
-    return tx.sort("timestamp", "tx_id").select("tx_id", "timestamp", pl.col(feature_cols).fill_null(0.0))
+    return (
+        tx.sort("timestamp", "tx_id")
+        .select("tx_id", "timestamp", pl.col(feature_cols).fill_null(0.0))
+        .join(
+            _graph(transactions, windows, pattern_window_days), on="tx_id", how="left", maintain_order="left"
+        )
+    )
+
+
+def _attributes() -> list[pl.Expr]:
+    """The transaction's own attributes as features."""
+    return [
+        pl.col("amount").cast(pl.Float64).log1p().alias("log_amount"),
+        (pl.col("amount") % 100 == 0).cast(pl.Float64).alias("round_100"),
+        pl.col("timestamp").dt.hour().cast(pl.Float64).alias("hour"),
+        pl.col("timestamp").dt.weekday().cast(pl.Float64).alias("weekday"),
+        (pl.col("src_country") != pl.col("dst_country"))
+        .fill_null(False)
+        .cast(pl.Float64)
+        .alias("cross_border"),
+        *[(pl.col("channel") == c).cast(pl.Float64).alias(f"channel_{c}") for c in CHANNELS],
+    ]
+
+
+def _graph(transactions: pl.LazyFrame, windows: tuple[int, ...], pattern_window_days: int) -> pl.DataFrame:
+    graph = graph_edge_features(transactions, windows, pattern_window_days)
+    return graph.rename({c: f"edge_{c}" for c in graph.columns if c != "tx_id"})
+
+
+def transaction_features(
+    transactions: pl.LazyFrame, *, windows: tuple[int, ...] = EDGE_WINDOWS, pattern_window_days: int = 7
+) -> pl.DataFrame:
+    """``tx_id``, ``timestamp``, the transaction's attributes and its ``edge_*`` graph features
+    (no account features: what the supervised mode of a run uses), sorted by time."""
+    own = transactions.select("tx_id", "timestamp", *_attributes()).collect()
+    return own.join(
+        _graph(transactions, windows, pattern_window_days), on="tx_id", how="left", maintain_order="left"
+    ).sort("timestamp", "tx_id")
 
 
 def time_split(frame: pl.DataFrame, test_share: float = 0.3) -> tuple[pl.DataFrame, pl.DataFrame, dt.date]:
@@ -230,3 +275,111 @@ class GradientBoostedDetector(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """``classes_[1]`` where the probability reaches ``threshold_``, else ``classes_[0]``."""
         return np.where(self.suspicion_score(X) >= self.threshold_, self.classes_[1], self.classes_[0])
+
+
+#: Column of :func:`supervised_scores`: the model's account score (probability, in [0, 1]).
+SUPERVISED_COLUMN = "score_supervised"
+
+
+def read_transaction_labels(path: Path) -> pl.DataFrame:
+    """Transaction labels ``tx_id``, ``label`` (Int8, 1 = laundering) and ``known_at`` (UTC, or null).
+
+    ``path`` is a Parquet or CSV file with a ``tx_id`` column and optional ``label`` (0/1,
+    default 1) and ``known_at`` columns, or a folder holding ``labels/transactions.parquet``
+    (generator output or lake: every listed transaction is laundering).
+    """
+    path = Path(path)
+    if path.is_dir():
+        frame = lake.read_labels(path)["transactions"].select("tx_id")
+    elif path.suffix == ".parquet":
+        frame = pl.read_parquet(path)
+    elif path.suffix == ".csv":
+        frame = pl.read_csv(path, infer_schema=False)
+    else:
+        raise ValueError(
+            f"{path}: supervised labels must be a .parquet or .csv file or a folder with labels/"
+        )
+    if "tx_id" not in frame.columns:
+        raise ValueError(f"{path}: supervised labels need a 'tx_id' column, got {frame.columns}")
+    label = pl.col("label").cast(pl.Int8, strict=False) if "label" in frame.columns else pl.lit(1, pl.Int8)
+    if "known_at" not in frame.columns:
+        known = pl.lit(None, pl.Datetime("us", "UTC"))
+    elif isinstance(frame.schema["known_at"], pl.Datetime):
+        known = pl.col("known_at").dt.cast_time_unit("us")
+        if frame.schema["known_at"].time_zone is None:
+            known = known.dt.replace_time_zone("UTC")
+        known = known.dt.convert_time_zone("UTC")
+    else:
+        known = (
+            pl.col("known_at").cast(pl.String).str.to_datetime(time_zone="UTC", time_unit="us", strict=False)
+        )
+    out = frame.with_row_index("row").select(
+        "row", pl.col("tx_id").cast(pl.String), label.alias("label"), known.alias("known_at")
+    )
+    missing_time = pl.col("known_at").is_null() if "known_at" in frame.columns else pl.lit(False)
+    bad = out.filter(
+        pl.col("tx_id").is_null() | ~pl.col("label").is_in([0, 1]).fill_null(False) | missing_time
+    )
+    if bad.height:
+        row = bad.row(0, named=True)["row"]
+        raise ValueError(
+            f"{path}: row {row + 1}: tx_id must be set, label 0 or 1 and known_at a timestamp "
+            f"({bad.height} bad row(s))"
+        )
+    return out.drop("row")
+
+
+def supervised_scores(
+    transactions: pl.LazyFrame,
+    labels: pl.DataFrame,
+    eval_dates: list[dt.date],
+    config: SupervisedConfig,
+    seed: int,
+) -> pl.DataFrame:
+    """Train on labelled history, score the transactions of ``eval_dates`` (a run's supervised stage).
+
+    Training rows: the transactions of the ``config.train_days`` days before ``min(eval_dates)``,
+    positive when ``labels`` (:func:`read_transaction_labels`) lists them with ``label`` 1 and a
+    ``known_at`` before that date (or none); features: the transaction's attributes and its
+    ``edge_*`` graph features (:func:`transaction_features`, over earlier transactions only).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``account_id``, ``eval_date``, :data:`SUPERVISED_COLUMN`: per account and evaluation
+        date, the highest probability among the transactions it sent or received that day.
+    """
+    first = min(eval_dates)
+    train_from = first - dt.timedelta(days=config.train_days)
+    context = dt.timedelta(days=max(EDGE_WINDOWS))  # history the edge features look back on
+    day = pl.col("timestamp").dt.date()
+    scope = transactions.filter((day >= train_from - context) & (day <= max(eval_dates)))
+    frame = transaction_features(scope).join(
+        scope.select("tx_id", "src_account", "dst_account").collect(), on="tx_id", maintain_order="left"
+    )
+    cutoff = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
+    positives = labels.filter(
+        (pl.col("label") == 1) & (pl.col("known_at").is_null() | (pl.col("known_at") < cutoff))
+    )
+    train = frame.filter(day.is_between(train_from, first, closed="left")).with_columns(
+        pl.col("tx_id").is_in(positives["tx_id"].implode()).alias("y")
+    )
+    columns = [c for c in frame.columns if c not in {"tx_id", "timestamp", "src_account", "dst_account"}]
+    model = GradientBoostedDetector(max_iter=config.max_iter, random_state=seed).fit(
+        train.select(columns), train["y"].to_numpy()
+    )
+    scored = frame.filter(day.is_in(eval_dates))
+    proba = model.suspicion_score(scored.select(columns)) if scored.height else np.zeros(0)
+    scored = scored.with_columns(pl.Series(SUPERVISED_COLUMN, proba, dtype=pl.Float64))
+    legs = pl.concat(
+        [
+            scored.select(pl.col(side).alias("account_id"), day.alias("eval_date"), SUPERVISED_COLUMN)
+            for side in ("src_account", "dst_account")
+        ]
+    )
+    return (
+        legs.filter(pl.col("account_id") != CASH_ACCOUNT)
+        .group_by("account_id", "eval_date")
+        .agg(pl.col(SUPERVISED_COLUMN).max())
+        .sort("account_id", "eval_date")
+    )

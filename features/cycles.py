@@ -29,7 +29,6 @@ groups are ranked.
 from __future__ import annotations
 
 import duckdb
-import polars as pl
 
 from features.config import FeatureConfig
 from features.prepare import US_PER_DAY
@@ -73,16 +72,21 @@ WHERE {fresh}
 """
 
 
+#: (start, block) groups of a path table holding more than ``$cap`` paths.
+_CROWDED_SQL = """
+SELECT n0, t0 // $p_us AS blk FROM h{i} GROUP BY ALL HAVING count(*) > $cap
+"""
+
+
 def _cap_sql(i: int) -> str:
-    """Keep at most ``$cap`` paths per (start, block of the first hop), earliest-ending first;
-    only crowded groups are ranked."""
+    """Delete all but ``$cap`` paths per crowded (start, block of the first hop), keeping the
+    earliest-ending first (table ``crowded`` holds the crowded groups)."""
     order = ", ".join(["tl", *[f"n{k}" for k in range(1, i + 1)]])
     return f"""
-WITH n AS (SELECT *, count(*) OVER (PARTITION BY n0, t0 // $p_us) AS crowd FROM h{i})
-SELECT * EXCLUDE (crowd) FROM n WHERE crowd <= $cap
-UNION ALL
-SELECT * EXCLUDE (crowd) FROM n WHERE crowd > $cap
-QUALIFY ROW_NUMBER() OVER (PARTITION BY n0, t0 // $p_us ORDER BY {order}) <= $cap
+DELETE FROM h{i} WHERE rowid IN (
+  SELECT h.rowid FROM h{i} h SEMI JOIN crowded c ON c.n0 = h.n0 AND c.blk = h.t0 // $p_us
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY h.n0, h.t0 // $p_us ORDER BY {order}) > $cap
+)
 """
 
 
@@ -100,14 +104,14 @@ FROM h{i} f JOIN h{j} b
 """
 
 
-def cycle_instances(con: duckdb.DuckDBPyConnection, config: FeatureConfig) -> pl.LazyFrame:
-    """``(acct, day, cycle)`` for every account on every temporal cycle over table ``capped``
-    (``src, dst, ts, day``) of ``con``; ``cycle`` numbers the cycles."""
+def create_cycle_table(con: duckdb.DuckDBPyConnection, config: FeatureConfig, name: str = "cycles") -> None:
+    """Create temp table ``name`` (``nodes``: the accounts of a cycle, ``day``: day of its last
+    hop), one row per temporal cycle over table ``capped`` (``src, dst, ts, day``) of ``con``."""
     p_us = {"p_us": config.pattern_window_days * US_PER_DAY}
     capped = p_us | {"cap": config.max_paths_per_node}
     k = config.max_cycle_length
     half = (k + 1) // 2
-    tables = ["cyc", "cyc_b", *[f"h{i}" for i in range(1, half + 1)]]
+    tables = ["cyc", "cyc_b", "crowded", *[f"h{i}" for i in range(1, half + 1)]]
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE cyc AS SELECT src, dst, ts, day FROM capped")
         for _ in range(TRIM_ROUNDS):
@@ -118,16 +122,12 @@ def cycle_instances(con: duckdb.DuckDBPyConnection, config: FeatureConfig) -> pl
         )
         for i in range(2, half + 1):
             con.execute(f"CREATE OR REPLACE TEMP TABLE h{i} AS " + _extend_sql(i), p_us)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE h{i} AS " + _cap_sql(i), capped)
-        found = [con.sql(_close_sql((n + 1) // 2, n // 2), params=p_us).pl() for n in range(2, k + 1)]
+            con.execute("CREATE OR REPLACE TEMP TABLE crowded AS " + _CROWDED_SQL.format(i=i), capped)
+            if con.sql("SELECT count(*) FROM crowded").fetchall()[0][0]:
+                con.execute(_cap_sql(i), capped)
+        closing = " UNION ALL ".join(_close_sql((n + 1) // 2, n // 2) for n in range(2, k + 1))
+        closing = closing or "SELECT [src] AS nodes, day FROM cyc WHERE FALSE"  # no length searched
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {closing}", p_us)
     finally:
         for table in tables:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    cycles = pl.concat(found) if found else pl.DataFrame({"nodes": [], "day": []})
-    return (
-        cycles.lazy()
-        .with_row_index("cycle")
-        .explode("nodes")
-        .rename({"nodes": "acct"})
-        .select(pl.col("acct").cast(pl.UInt32), pl.col("day").cast(pl.Int32), "cycle")
-    )

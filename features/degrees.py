@@ -12,9 +12,11 @@ one window pass over the distinct ``(src, dst, day)`` transfers serves both dire
 ordered pair covers evaluation days ``[d, d+w-1]`` after each day ``d`` it trades; the query
 flags, per pair-day, whether a merged cover starts or ends there, once keyed by the sender and
 once by the receiver; :mod:`features.windows` turns the flags into running totals read at each
-evaluation day (the same machinery as the distinct cash-deposit regions). A counterparty is new
-on the first day the unordered pair trades in either direction, a payee (payer) on the first
-day of the ordered pair (the row of ``g`` without a previous day).
+evaluation day (the same machinery as the distinct cash-deposit regions). A payee (payer) is
+new on the first day of the ordered pair (its row without a previous day); a counterparty on
+the first day the unordered pair trades in either direction, flagged on that day's row of the
+direction that traded first (on a tie, of the lower sender: one hash join with the reverse
+pair's first day). Every flag rides on a pair-day row: two output rows per distinct pair-day.
 """
 
 from __future__ import annotations
@@ -46,12 +48,6 @@ def degree_sql(windows: Sequence[int]) -> tuple[str, dict[str, int]]:
     params: dict[str, int] = {f"w{w}": int(w) for w in windows}
     params |= {"span": DAY_SPAN, "off": DAY_OFFSET}
 
-    def news(kind: str | None) -> list[str]:
-        return [
-            f"{'TRUE' if k == kind else 'FALSE'} AS {c}"
-            for k, c in zip(NEW_KINDS, new_columns(), strict=True)
-        ]
-
     def flags(direction: str, on: bool) -> list[str]:
         cols = []
         for w in windows:
@@ -61,39 +57,42 @@ def degree_sql(windows: Sequence[int]) -> tuple[str, dict[str, int]]:
                 cols.append(f"{test} AS {col}{suffix}")
         return cols
 
-    def key(acct: str) -> str:
-        return f"CAST({acct} AS BIGINT) * $span + (day + $off) AS k"
-
     def side(acct: str, outgoing: bool) -> str:
-        cols = [key(acct), *flags("in", not outgoing), *flags("out", outgoing), *news(None)]
+        new_cp = "pair_new" if outgoing else "pair_new AND src <> dst"  # a self pair counts once
+        first = "gap_prev IS NULL"
+        cols = [
+            f"CAST({acct} AS BIGINT) * $span + (day + $off) AS k",
+            *flags("in", not outgoing),
+            *flags("out", outgoing),
+            *[
+                f"{value} AS {c}"
+                for value, c in zip(
+                    (new_cp, first if outgoing else "FALSE", "FALSE" if outgoing else first),
+                    new_columns(),
+                    strict=True,
+                )
+            ],
+        ]
         return f"SELECT {', '.join(cols)} FROM g"
 
-    zeros = [*flags("in", False), *flags("out", False)]
-    firsts = [
-        f"SELECT {', '.join([key(acct), *zeros, *news(kind)])} FROM {table}"
-        for acct, kind, table in (
-            ("lo", "counterparties", "first_day"),
-            ("hi", "counterparties", "first_day WHERE hi <> lo"),
-            ("src", "payees", "g WHERE gap_prev IS NULL"),
-            ("dst", "payers", "g WHERE gap_prev IS NULL"),
-        )
-    ]
     sql = f"""
 WITH pd AS (SELECT DISTINCT src, dst, day FROM edges),
-g AS MATERIALIZED (
+w AS MATERIALIZED (
   SELECT src, dst, day,
-         day - LAG(day) OVER w AS gap_prev,
-         LEAD(day) OVER w - day AS gap_next
-  FROM pd WINDOW w AS (PARTITION BY src, dst ORDER BY day)
+         day - LAG(day) OVER o AS gap_prev,
+         LEAD(day) OVER o - day AS gap_next
+  FROM pd WINDOW o AS (PARTITION BY src, dst ORDER BY day)
 ),
-first_day AS MATERIALIZED (
-  SELECT least(src, dst) AS lo, greatest(src, dst) AS hi, min(day) AS day FROM pd GROUP BY ALL
+firsts AS (SELECT src, dst, day FROM w WHERE gap_prev IS NULL),
+g AS MATERIALIZED (
+  SELECT w.src, w.dst, w.day, w.gap_prev, w.gap_next,
+         w.gap_prev IS NULL AND (r.day IS NULL OR w.day < r.day OR (w.day = r.day AND w.src <= w.dst))
+           AS pair_new
+  FROM w LEFT JOIN firsts r ON r.src = w.dst AND r.dst = w.src
 )
 {side("src", True)}
 UNION ALL
 {side("dst", False)}
-UNION ALL
-{" UNION ALL ".join(firsts)}
 """
     return sql, params
 

@@ -16,9 +16,9 @@ from features import patterns
 from features.config import FeatureConfig
 from features.degrees import counterparty_events, new_columns
 from features.duck import connection
-from features.entities import entity_columns, entity_features
-from features.exprs import DAILY_SUM_COLUMNS, leg_values, money_out, profile_window_features
-from features.peers import SPIKE_AMOUNTS, SPIKE_SHORT, peer_zscore, spike, spike_columns
+from features.entities import entity_features
+from features.exprs import DAILY_SUM_COLUMNS, leg_values, money_out, profile_window_features, window_name
+from features.peers import SPIKE_AMOUNTS, SPIKE_SHORT, peer_zscore, spike
 from features.prepare import (
     DAY_SPAN,
     EPOCH,
@@ -35,11 +35,12 @@ from features.prepare import (
 )
 from features.registry import KEY_COLUMNS, SEGMENT_COLUMNS, feature_specs
 from features.windows import (
+    Window,
+    additive_windows,
     distinct_events,
-    distinct_lookups,
     distinct_value,
-    running_totals,
-    window_lookups,
+    distinct_windows,
+    window_sums,
 )
 
 #: Window of the non-configurable ``*_30d`` features (income ratio, new counterparties).
@@ -55,10 +56,10 @@ def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 
 
 def _window_features(config: FeatureConfig, w: int) -> list[pl.Expr]:
-    """Window-``w`` features from the totals looked up at ``D`` (no suffix) and ``D-w``."""
+    """Window-``w`` features from the window sums of the daily-sum columns."""
 
     def diff(col: str) -> pl.Expr:
-        value = pl.col(col) - pl.col(f"{col}_m{w}")
+        value = pl.col(window_name(col, w))
         return value.round(2).abs() if col.endswith("amount") else value.cast(pl.UInt32)
 
     s = f"_{w}d"
@@ -199,6 +200,7 @@ def compute_features(
     as_of: dt.date | None = None,
     *,
     con: duckdb.DuckDBPyConnection | None = None,
+    eval_accounts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Compute every feature of :func:`features.registry.feature_specs` per account and date.
 
@@ -219,6 +221,10 @@ def compute_features(
     con : duckdb.DuckDBPyConnection, optional
         Connection for the DuckDB parts; by default a private one with
         ``config.duckdb_memory_limit`` that spills to a temporary directory.
+    eval_accounts : polars.DataFrame, optional
+        ``account_id`` column: produce only these accounts' rows (one shard of a scale-out run,
+        :mod:`features.shards`); ``transactions`` must then hold every transaction of these
+        accounts. Peer z-scores are over the rows produced (the shard reduce recomputes them).
 
     Returns
     -------
@@ -228,11 +234,59 @@ def compute_features(
     """
     require_columns(transactions, REQUIRED_TX_COLUMNS, "transactions")
     require_columns(accounts, REQUIRED_ACCOUNT_COLUMNS, "accounts")
+    codes = account_codes(transactions, accounts).collect()
+    with connection(config, con) as duck:
+        frame = _account_frame(
+            transactions, accounts, codes, config, as_of=as_of, duck=duck, eval_accounts=eval_accounts
+        )
+    specs = feature_specs(config)
+    raw = [
+        pl.col(window_name(c, w)).round(2).abs().alias(f"{c}_{w}d_raw")
+        for c in SPIKE_AMOUNTS
+        for w in (SPIKE_SHORT, MONTH)
+    ]
+    windows = tuple(config.windows_days)
+    distinct = ("cash_deposit_regions", "near_threshold_depositors", "fan_in_degree", "fan_out_degree")
+    out = (
+        frame.lazy()
+        .with_columns(*raw, eval_date=(pl.lit(EPOCH) + pl.duration(days=pl.col("eval_day"))).cast(pl.Date))
+        .with_columns(
+            *[pl.col(c).cast(pl.UInt32) for c in NEW_COUNTS],
+            *[e for w in windows for e in _window_features(config, w)],
+            *[distinct_value(n, w) for n in distinct for w in windows],
+            *_static_features(),
+            pl.col(list(SEGMENT_COLUMNS)).cast(pl.String).fill_null(UNKNOWN_SEGMENT),
+            *[spike(c, config) for c in SPIKE_AMOUNTS],
+        )
+        # rows follow the evaluation keys: sorted by account code (= account_id order), then date
+        .select(
+            *KEY_COLUMNS,
+            *SEGMENT_COLUMNS,
+            *[pl.col(n).fill_null(0) for n in specs if not n.endswith("_peer_z")],
+        )
+        .with_columns(peer_zscore(n.removesuffix("_peer_z"), config) for n in specs if n.endswith("_peer_z"))
+        .select(*KEY_COLUMNS, *SEGMENT_COLUMNS, *specs)
+    )
+    return out.collect()
+
+
+def _account_frame(
+    transactions: pl.LazyFrame,
+    accounts: pl.LazyFrame,
+    codes: pl.DataFrame,
+    config: FeatureConfig,
+    *,
+    as_of: dt.date | None,
+    duck: duckdb.DuckDBPyConnection,
+    eval_accounts: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """One row per evaluation row (sorted by account, then day): keys, window sums, distinct
+    counts, activity gaps, pattern and entity features and the account attributes, all
+    computed eagerly and aligned (no join of wide frames; the transactions are released on
+    return)."""
     windows = tuple(config.windows_days)
     longest = max(windows)
     offsets = sorted({*windows, MONTH, SPIKE_SHORT})
-
-    codes = account_codes(transactions, accounts).collect()
     tx_plan = encode(transactions, codes, config)
     if as_of is not None:
         tx_plan = tx_plan.filter(pl.col("day") <= day_number(as_of))
@@ -246,6 +300,9 @@ def compute_features(
     tx = tx.drop("_ok")
     lg = legs(tx.lazy())
     evals_df = eval_rows(lg, config, as_of).collect()
+    if eval_accounts is not None:  # one account shard (features.shards)
+        shard = codes.join(eval_accounts.select("account_id"), on="account_id", how="semi")["acct"]
+        evals_df = evals_df.filter(pl.col("acct").is_in(shard.implode()))
     evals = evals_df.lazy()
 
     # Nightly run: window features only read the last max(offsets) days; history matters only
@@ -253,10 +310,6 @@ def compute_features(
     # (account, counterparty, direction) and per account (see docs/FEATURES.md).
     start = None if as_of is None else day_number(as_of) - max(offsets) + 1
     recent_tx = tx.lazy() if start is None else tx.lazy().filter(pl.col("day") >= start)
-    recent = legs(recent_tx)
-    edges = _graph_edges(tx.lazy(), start)
-    activity = _activity_days(lg, start)
-
     deposits = recent_tx.filter(pl.col("is_cd") & pl.col("dst").is_not_null())
     region_pairs = deposits.filter(pl.col("region_h").is_not_null()).select(
         pl.col("dst").alias("acct"), pl.col("region_h").alias("key"), "day"
@@ -264,76 +317,56 @@ def compute_features(
     depositor_pairs = deposits.filter(pl.col("near") & pl.col("src").is_not_null()).select(
         pl.col("dst").alias("acct"), pl.col("src").alias("key"), "day"
     )
-    with connection(config, con) as duck:
-        degree_events = counterparty_events(duck, edges.collect(), windows)
-        pattern_frame = patterns.pattern_features(duck, tx, evals_df, config, as_of)
-
-    families = {
-        "cash_deposit_regions": distinct_events(region_pairs, windows, "cash_deposit_regions"),
-        "near_threshold_depositors": distinct_events(depositor_pairs, windows, "near_threshold_depositors"),
-    }
-    degree_totals = running_totals([degree_events.lazy()])
-    pieces = [
-        evals,
-        *window_lookups(
-            evals, recent.select("k", *leg_values(config)), DAILY_SUM_COLUMNS, DAILY_SUM_COLUMNS, offsets
-        ),
-        *[p for name, events in families.items() for p in distinct_lookups(evals, events, name, windows)],
-        *[
-            p
-            for d in ("in", "out")
-            for p in distinct_lookups(evals, degree_totals, f"fan_{d}_degree", windows, totals=True)
-        ],
-        *window_lookups(evals, degree_totals, NEW_COUNTS, NEW_COUNTS, [MONTH], totals=True),
-        _activity_gaps(activity, evals, longest),
-    ]
-    frame = pl.concat(pieces, how="horizontal")
-    raw = [f"{c}_{w}d_raw" for c in SPIKE_AMOUNTS for w in (SPIKE_SHORT, MONTH)]
-    month = [
-        (pl.col(c) - pl.col(f"{c}_m{w}")).round(2).abs().alias(f"{c}_{w}d_raw")
-        for c in SPIKE_AMOUNTS
-        for w in (SPIKE_SHORT, MONTH)
-    ]
-    frame = frame.with_columns(
-        *month,
-        *[(pl.col(c) - pl.col(f"{c}_m{MONTH}")).cast(pl.UInt32) for c in NEW_COUNTS],
-        *[e for w in windows for e in _window_features(config, w)],
-        *[distinct_value(n, w) for n in (*families, "fan_in_degree", "fan_out_degree") for w in windows],
-    )
-
-    specs = feature_specs(config)
-    static = {
-        "account_age_days",
-        "is_pep",
-        "declared_monthly_income",
-        f"inflow_to_declared_income_{MONTH}d",
-        f"cash_withdrawal_to_declared_income_{MONTH}d",
-    }
-    derived = {name for name, _, _ in spike_columns()} | {n for n in specs if n.endswith("_peer_z")}
-    entity = {name for name, _, _ in entity_columns(config)}
-    computed = [n for n in specs if n not in static | derived | entity and n not in pattern_frame.columns]
-    outflows = lg.filter(money_out()).select("acct", "cp", "day", "amount")
+    families = {"cash_deposit_regions": region_pairs, "near_threshold_depositors": depositor_pairs}
+    outflows = legs(tx.lazy(), incoming=False).filter(money_out()).select("acct", "cp", "day", "amount")
     entity_frame = entity_features(
         accounts, codes.lazy().select("acct", "account_id"), outflows, evals, config, as_of=as_of
     )
-    frame = (
-        frame.select("acct", "eval_day", *computed, *raw)
-        .join(pattern_frame.lazy(), on=["acct", "eval_day"], how="left", maintain_order="left")
-        .join(entity_frame, on=["acct", "eval_day"], how="left", maintain_order="left")
-        .join(
-            _account_attributes(accounts, codes.lazy().select("acct", "account_id")),
+    keys = evals_df.select("acct", "eval_day")
+    pieces = [
+        evals_df,
+        # first: the pattern search's working memory peaks before the window columns exist
+        keys.join(
+            patterns.pattern_features(duck, tx, evals_df, config, as_of),
+            on=["acct", "eval_day"],
+            how="left",
+            maintain_order="left",
+        ).drop("acct", "eval_day"),
+        window_sums(
+            evals_df,
+            legs(recent_tx).select("k", *leg_values(config)),
+            additive_windows(DAILY_SUM_COLUMNS, offsets),
+        ),
+        *[
+            window_sums(evals_df, distinct_events(pairs, windows, name), distinct_windows(name, windows))
+            for name, pairs in families.items()
+        ],
+        _degree_windows(duck, _graph_edges(tx.lazy(), start).collect(), evals_df, windows),
+        _activity_gaps(_activity_days(lg, start), evals, longest).collect(),
+        # entity_features keeps the order of the evaluation rows
+        entity_frame.collect().drop("acct", "eval_day"),
+        keys.join(
+            _account_attributes(accounts, codes.lazy().select("acct", "account_id")).collect(),
             on="acct",
             how="left",
             maintain_order="left",
-        )
-        .with_columns(
-            *_static_features(),
-            pl.col(list(SEGMENT_COLUMNS)).cast(pl.String).fill_null(UNKNOWN_SEGMENT),
-            *[spike(c, config) for c in SPIKE_AMOUNTS],
-            eval_date=(pl.lit(EPOCH) + pl.duration(days=pl.col("eval_day"))).cast(pl.Date),
-        )
-        .with_columns(peer_zscore(n.removesuffix("_peer_z"), config) for n in specs if n.endswith("_peer_z"))
+        ).drop("acct", "eval_day"),
+    ]
+    return pl.concat(pieces, how="horizontal")
+
+
+def _degree_windows(
+    duck: duckdb.DuckDBPyConnection, edges: pl.DataFrame, evals: pl.DataFrame, windows: tuple[int, ...]
+) -> pl.DataFrame:
+    """Fan-in/out degrees and new-counterparty counts per evaluation row (the counterparty
+    events are released on return)."""
+    events = counterparty_events(duck, edges, windows)
+    return window_sums(
+        evals,
+        events.lazy(),
+        {
+            **distinct_windows("fan_in_degree", windows),
+            **distinct_windows("fan_out_degree", windows),
+            **{c: Window(c, c, MONTH) for c in NEW_COUNTS},
+        },
     )
-    # rows follow the evaluation keys: sorted by account code (= account_id order), then date
-    out = frame.select(*KEY_COLUMNS, *SEGMENT_COLUMNS, *[pl.col(name).fill_null(0) for name in specs])
-    return out.collect()

@@ -104,11 +104,11 @@ def log_amount() -> pl.Expr:
 
 def leg_values(config: FeatureConfig) -> list[pl.Expr]:
     """Additive per-leg values (summed per account and day by the window machinery; window
-    features are differences of their running totals). Counts UInt8 0/1, amounts Float64."""
+    features are differences of their running totals). Counts Boolean (one per leg), amounts Float64."""
     amount = pl.col("amount")
 
     def count(cond: pl.Expr, name: str) -> pl.Expr:
-        return cond.cast(pl.UInt8).alias(name)
+        return cond.alias(name)
 
     def total(cond: pl.Expr, name: str) -> pl.Expr:
         return pl.when(cond).then(amount).otherwise(0.0).alias(name)
@@ -165,6 +165,11 @@ DAILY_SUM_COLUMNS: tuple[str, ...] = (
 )
 
 
+def window_name(column: str, w: int) -> str:
+    """Name of the internal ``w``-day window sum of ``column`` (``windows.additive_windows``)."""
+    return f"__{column}_{w}d"
+
+
 def _share(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den).otherwise(0.0).fill_null(0.0)
 
@@ -180,12 +185,11 @@ def log_amount_sd(count: pl.Expr, total: pl.Expr, squares: pl.Expr) -> pl.Expr:
 
 def profile_window_features(w: int) -> list[pl.Expr]:
     """Window-``w`` money-profile features (incoming cross-border share, large inflows, amount similarity)
-    from the running totals of :data:`DAILY_SUM_COLUMNS` looked up at ``D`` (no suffix) and
-    ``D - w`` (suffix ``_m{w}``)."""
+    from the window sums of :data:`DAILY_SUM_COLUMNS` (named by :func:`window_name`)."""
     s = f"_{w}d"
 
     def diff(col: str) -> pl.Expr:
-        return pl.col(col) - pl.col(f"{col}_m{w}")
+        return pl.col(window_name(col, w))
 
     return [
         _share(diff("cross_border_in_amount"), diff("in_amount")).alias(f"cross_border_in_share{s}"),

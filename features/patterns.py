@@ -36,7 +36,7 @@ import duckdb
 import polars as pl
 
 from features.config import FeatureConfig
-from features.cycles import BLOCKED_SQL, cycle_instances
+from features.cycles import BLOCKED_SQL, create_cycle_table
 from features.prepare import US_PER_DAY, day_number, step_end_day
 
 US_PER_HOUR = 3_600_000_000
@@ -103,10 +103,22 @@ def pattern_edges(tx: pl.DataFrame) -> pl.DataFrame:
     ).select("src", "dst", "ts", "day", "amount")
 
 
+#: The hub bound: per node and ``P``-day block, the ``$cap`` largest outgoing and incoming
+#: edges. Only edges of crowded (node, block) groups are ranked; in a group of at most ``$cap``
+#: edges every rank is within the cap, so ranking only the crowded part is exact.
 _CAPPED_SQL = """
-SELECT src, dst, ts, day, amount FROM edges
-QUALIFY ROW_NUMBER() OVER (PARTITION BY src, day // $p ORDER BY amount DESC, ts, dst) <= $cap
-    AND ROW_NUMBER() OVER (PARTITION BY dst, day // $p ORDER BY amount DESC, ts, src) <= $cap
+WITH e AS (SELECT src, dst, ts, day, amount, day // $p AS blk FROM edges),
+out_crowd AS (SELECT src, blk FROM e GROUP BY ALL HAVING count(*) > $cap),
+in_crowd AS (SELECT dst, blk FROM e GROUP BY ALL HAVING count(*) > $cap),
+marked AS MATERIALIZED (
+  SELECT e.*, o.src IS NOT NULL OR i.dst IS NOT NULL AS crowded
+  FROM e LEFT JOIN out_crowd o USING (src, blk) LEFT JOIN in_crowd i USING (dst, blk)
+)
+SELECT src, dst, ts, day, amount FROM marked WHERE NOT crowded
+UNION ALL
+SELECT src, dst, ts, day, amount FROM marked WHERE crowded
+QUALIFY ROW_NUMBER() OVER (PARTITION BY src, blk ORDER BY amount DESC, ts, dst) <= $cap
+    AND ROW_NUMBER() OVER (PARTITION BY dst, blk ORDER BY amount DESC, ts, src) <= $cap
 """
 
 #: Distinct 2-hop instances ``a -> b -> c`` (``c <> a``, second hop within ``P`` days after the
@@ -119,20 +131,60 @@ FROM capped e1 JOIN capped_b e2
 JOIN day_map m ON m.day = e2.day
 """
 
+#: Distinct middles per (originator, recipient, evaluation day).
+_PAIR_MIDDLES_SQL = "SELECT a, c, eval_day, count(*) AS n FROM hop2 GROUP BY ALL"
+
 #: Most distinct middles ``b`` to (from) one far end, per account ``{me}`` (``a`` or ``c``).
-_MIDDLES_SQL = """
-SELECT acct, eval_day, max(n)::UINTEGER AS "{name}" FROM (
-  SELECT i.{me} AS acct, i.eval_day, count(*) AS n
-  FROM hop2 i SEMI JOIN evals v ON v.acct = i.{me} AND v.eval_day = i.eval_day
-  GROUP BY i.{me}, i.eval_day, i.{far}
-) GROUP BY acct, eval_day
-"""
+_MIDDLES_SQL = 'SELECT {me} AS acct, eval_day, max(n)::UINTEGER AS "{name}" FROM pair_middles GROUP BY ALL'
 
 _GATHER_SCATTER_SQL = """
-SELECT i.b AS acct, i.eval_day,
-       least(count(DISTINCT i.a), count(DISTINCT i.c))::UINTEGER AS "{name}"
-FROM hop2 i SEMI JOIN evals v ON v.acct = i.b AND v.eval_day = i.eval_day
-GROUP BY ALL
+SELECT b AS acct, eval_day, least(count(DISTINCT a), count(DISTINCT c))::UINTEGER AS "{name}"
+FROM hop2 GROUP BY ALL
+"""
+
+#: Each outgoing transfer with the latest strictly earlier incoming transfer of its sender
+#: within the pattern window (``ASOF JOIN`` over every edge, no cap).
+_DWELL_SQL = """
+SELECT o.src AS acct, o.day, o.ts, i.ts AS t_in, i.src AS from_acct, o.ts - i.ts AS dwell_us
+FROM edges o ASOF JOIN edges i ON i.dst = o.src AND i.ts < o.ts
+WHERE o.ts - i.ts < $p_us
+"""
+
+_DWELL_FEATURES_SQL = """
+SELECT acct, m.eval_day,
+       count(*) FILTER (WHERE dwell_us <= $fast_us)::UINTEGER AS "fast_forward_count_{p}d",
+       avg((dwell_us <= $fast_us)::DOUBLE) AS "fast_forward_share_{p}d",
+       quantile_cont(dwell_us, 0.5) / $us_per_hour AS "median_dwell_hours_{p}d"
+FROM dwell JOIN day_map m USING (day) GROUP BY ALL
+"""
+
+_CYCLE_FEATURES_SQL = """
+SELECT acct, m.eval_day, count(*)::UINTEGER AS "temporal_cycles_{p}d"
+FROM (SELECT unnest(nodes) AS acct, day FROM cycles) JOIN day_map m USING (day) GROUP BY ALL
+"""
+
+
+def _chain_sql(levels: int, p: int) -> str:
+    """Longest fast-forward chain ending at each fast outgoing transfer, maximised per account
+    and evaluation day.
+
+    A fast forward's parent is the transfer that brought the money in (sender ``from_acct`` at
+    ``t_in``) when that transfer was itself a fast forward of its sender: an equi-join on
+    (account, time), followed back at most ``levels`` times (``max_cycle_length - 1``).
+    """
+    steps = [
+        f"""c{k} AS (
+  SELECT c.acct, c.day, c.chain + (p.up IS NOT NULL)::UINTEGER AS chain, p.up.f AS who, p.up.t AS at
+  FROM c{k - 1} c LEFT JOIN parents p ON p.who = c.who AND p.at = c.at)"""
+        for k in range(1, levels + 1)
+    ]
+    return f"""
+WITH fast AS (SELECT acct, day, ts, t_in, from_acct FROM dwell WHERE dwell_us <= $fast_us),
+parents AS (SELECT acct AS who, ts AS at, min({{'t': t_in, 'f': from_acct}}) AS up FROM fast GROUP BY ALL),
+c0 AS (SELECT acct, day, 1::UINTEGER AS chain, from_acct AS who, t_in AS at FROM fast)
+{"".join(", " + step for step in steps)}
+SELECT acct, m.eval_day, max(chain) AS "pass_through_chain_length_{p}d"
+FROM c{levels} JOIN day_map m USING (day) GROUP BY ALL
 """
 
 
@@ -162,86 +214,6 @@ def date_instances(
     return dated.join(evals.select("acct", "eval_day"), on=["acct", "eval_day"], how="semi")
 
 
-def _two_hop_features(
-    con: duckdb.DuckDBPyConnection, evals: pl.LazyFrame, config: FeatureConfig, as_of: dt.date | None
-) -> list[pl.LazyFrame]:
-    """The three 2-hop columns over tables ``capped``/``capped_b`` of ``con`` (DuckDB: the
-    instances are deduplicated per evaluation day there, so distinct counts are row counts)."""
-    p = config.pattern_window_days
-    days = con.sql("SELECT DISTINCT day FROM capped").pl().lazy().select(pl.col("day").cast(pl.Int32))
-    day_map = eval_days(days, config, as_of).collect()
-    con.register("day_map", day_map.to_arrow())
-    con.register("evals", evals.select("acct", "eval_day").collect().to_arrow())
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE hop2 AS " + _TWO_HOP_SQL, {"p_us": p * US_PER_DAY})
-        queries = [
-            _MIDDLES_SQL.format(me="a", far="c", name=f"scatter_gather_middles_{p}d"),
-            _MIDDLES_SQL.format(me="c", far="a", name=f"gather_middles_{p}d"),
-            _GATHER_SCATTER_SQL.format(name=f"gather_scatter_degree_{p}d"),
-        ]
-        out = [con.sql(q).pl().lazy() for q in queries]
-    finally:
-        con.execute("DROP TABLE IF EXISTS hop2")
-        con.unregister("day_map")
-        con.unregister("evals")
-    return [f.with_columns(pl.col("acct").cast(pl.UInt32), pl.col("eval_day").cast(pl.Int32)) for f in out]
-
-
-_DWELL_SQL = """
-SELECT o.src AS acct, o.day, o.ts, i.ts AS t_in, i.src AS from_acct, o.ts - i.ts AS dwell_us,
-       o.ts - i.ts <= $fast_us AS fast
-FROM edges o ASOF JOIN edges i ON i.dst = o.src AND i.ts < o.ts
-WHERE o.ts - i.ts < $p_us
-"""
-
-
-def _dwell_instances(con: duckdb.DuckDBPyConnection, config: FeatureConfig) -> pl.DataFrame:
-    """Each outgoing transfer (of the registered ``edges``) with the latest strictly earlier
-    incoming transfer of its sender within the pattern window (DuckDB ``ASOF JOIN``, every
-    edge, no cap): ``acct, day, ts, t_in, from_acct, dwell_us, fast``."""
-    params = {
-        "p_us": config.pattern_window_days * US_PER_DAY,
-        "fast_us": int(config.pass_through_hours * US_PER_HOUR),
-    }
-    return (
-        con.sql(_DWELL_SQL, params=params)
-        .pl()
-        .with_columns(pl.col("acct", "from_acct").cast(pl.UInt32), pl.col("day").cast(pl.Int32))
-    )
-
-
-def _chain_lengths(dwell: pl.LazyFrame, config: FeatureConfig) -> pl.LazyFrame:
-    """Longest fast-forward chain ending at each fast outgoing transfer.
-
-    A fast forward's parent is the transfer that brought the money in (sender ``from_acct`` at
-    ``t_in``) when that transfer was itself a fast forward of its sender: an equi-join on
-    (account, time). Followed back at most ``max_cycle_length - 1`` levels.
-    """
-    fast = dwell.filter(pl.col("fast")).select("acct", "day", "ts", "t_in", "from_acct")
-    parents = fast.select(
-        pl.col("acct").alias("_who"),
-        pl.col("ts").alias("_at"),
-        pl.col("t_in").alias("_pin"),
-        pl.col("from_acct").alias("_pfrom"),
-    ).unique(["_who", "_at"], keep="any")
-    chain = fast.select(
-        "acct", "day", chain=pl.lit(1, dtype=pl.UInt32), _who=pl.col("from_acct"), _at=pl.col("t_in")
-    )
-    for _ in range(config.max_cycle_length - 1):
-        chain = (
-            chain.join(parents, on=["_who", "_at"], how="left")
-            .with_columns(
-                chain=pl.when(pl.col("_pin").is_not_null())
-                .then(pl.col("chain") + 1)
-                .otherwise(pl.col("chain")),
-                _who=pl.col("_pfrom"),
-                _at=pl.col("_pin"),
-            )
-            .drop("_pin", "_pfrom")
-        )
-    return chain.select("acct", "day", "chain")
-
-
 def pattern_features(
     con: duckdb.DuckDBPyConnection,
     tx: pl.DataFrame,
@@ -251,10 +223,15 @@ def pattern_features(
 ) -> pl.DataFrame:
     """Pattern columns (see the module docstring) per evaluation row ``(acct, eval_day)``.
 
+    Every stage runs in DuckDB; instances meet evaluation days through one small table
+    (``day_map``: each day with every evaluation day whose window holds it), so per-instance
+    work is a hash join on the day, and each family comes back aggregated per
+    ``(acct, eval_day)``.
+
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        Connection for the capped edge list, 2-hop join and cycle search.
+        Connection for the capped edge list, 2-hop join, cycle search and dwell times.
     tx : polars.DataFrame
         Encoded transactions (:func:`features.prepare.encode`).
     evals : polars.DataFrame
@@ -268,42 +245,42 @@ def pattern_features(
     if as_of is not None:  # hops of instances dated in the window start at most this far back
         chain_days = int(config.max_cycle_length * config.pass_through_hours // 24) + 1
         edges = edges.filter(pl.col("day") > day_number(as_of) - 2 * p - chain_days)
-    params = {"p": p, "cap": config.max_edges_per_node}
+    day_map = eval_days(edges.lazy().select(pl.col("day").unique()), config, as_of).collect()
     p_us = {"p_us": p * US_PER_DAY}
-    ev = evals.lazy().select("acct", "eval_day")
+    fast = {"fast_us": int(config.pass_through_hours * US_PER_HOUR)}
+    queries = [
+        (_MIDDLES_SQL.format(me="a", name=f"scatter_gather_middles_{p}d"), {}),
+        (_MIDDLES_SQL.format(me="c", name=f"gather_middles_{p}d"), {}),
+        (_GATHER_SCATTER_SQL.format(name=f"gather_scatter_degree_{p}d"), {}),
+        (_CYCLE_FEATURES_SQL.format(p=p), {}),
+        (_DWELL_FEATURES_SQL.format(p=p), fast | {"us_per_hour": US_PER_HOUR}),
+        (_chain_sql(config.max_cycle_length - 1, p), fast),
+    ]
+    tables = ("capped", "capped_b", "hop2", "pair_middles", "cycles", "dwell")
     con.register("edges", edges.to_arrow())
+    con.register("day_map", day_map.to_arrow())
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE capped AS " + _CAPPED_SQL, params)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE capped AS " + _CAPPED_SQL,
+            {"p": p, "cap": config.max_edges_per_node},
+        )
         con.execute("CREATE OR REPLACE TEMP TABLE capped_b AS " + BLOCKED_SQL.format(table="capped"), p_us)
-        pieces = _two_hop_features(con, ev, config, as_of)
-        cycles = cycle_instances(con, config)
-        dwell = _dwell_instances(con, config).lazy()
+        con.execute("CREATE OR REPLACE TEMP TABLE hop2 AS " + _TWO_HOP_SQL, p_us)
+        con.execute("CREATE OR REPLACE TEMP TABLE pair_middles AS " + _PAIR_MIDDLES_SQL)
+        create_cycle_table(con, config, "cycles")
+        con.execute("CREATE OR REPLACE TEMP TABLE dwell AS " + _DWELL_SQL, p_us)
+        pieces = [con.sql(q, params=params).pl() for q, params in queries]
     finally:
-        for table in ("capped", "capped_b"):
+        for table in tables:
             con.execute(f"DROP TABLE IF EXISTS {table}")
         con.unregister("edges")
+        con.unregister("day_map")
 
-    pieces.append(
-        date_instances(cycles, ev, config, as_of)
-        .group_by("acct", "eval_day")
-        .agg(pl.col("cycle").n_unique().cast(pl.UInt32).alias(f"temporal_cycles_{p}d"))
-    )
-    pieces.append(
-        date_instances(dwell, ev, config, as_of)
-        .group_by("acct", "eval_day")
-        .agg(
-            pl.col("fast").sum().cast(pl.UInt32).alias(f"fast_forward_count_{p}d"),
-            pl.col("fast").mean().alias(f"fast_forward_share_{p}d"),
-            (pl.col("dwell_us").median() / US_PER_HOUR).alias(f"median_dwell_hours_{p}d"),
+    keys = [pl.col("acct").cast(pl.UInt32), pl.col("eval_day").cast(pl.Int32)]
+    frame = evals.select("acct", "eval_day")
+    for piece in pieces:  # eager: a lazy plan of six joins costs more to plan than to run here
+        frame = frame.join(
+            piece.with_columns(keys), on=["acct", "eval_day"], how="left", maintain_order="left"
         )
-    )
-    pieces.append(
-        date_instances(_chain_lengths(dwell, config), ev, config, as_of)
-        .group_by("acct", "eval_day")
-        .agg(pl.col("chain").max().alias(f"pass_through_chain_length_{p}d"))
-    )
-    frame = ev
-    for piece in pieces:
-        frame = frame.join(piece, on=["acct", "eval_day"], how="left", maintain_order="left")
     names = [n for n, _, _ in pattern_columns(config)]
-    return frame.select("acct", "eval_day", *[pl.col(n).fill_null(0) for n in names]).collect()
+    return frame.select("acct", "eval_day", *[pl.col(n).fill_null(0) for n in names])

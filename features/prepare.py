@@ -153,16 +153,16 @@ def encode(
             right = codes.lazy().select(
                 pl.col("account_id").alias(f"{side}_account"), pl.col("acct").alias(side)
             )
-            numbers = numbers.join(right, on=f"{side}_account", how="left")
+            numbers = numbers.join(right, on=f"{side}_account", how="left", maintain_order="left")
         else:
             right = codes.lazy().select(
                 pl.col("h").alias(f"{side}_account_h"),
                 pl.col("h2").alias(f"_{side}_h2"),
                 pl.col("acct").alias(side),
             )
-            numbers = numbers.join(right, on=f"{side}_account_h", how="left").with_columns(
-                pl.col(f"_{side}_h2").fill_null(pl.col(f"{side}_account_h2"))
-            )
+            numbers = numbers.join(
+                right, on=f"{side}_account_h", how="left", maintain_order="left"
+            ).with_columns(pl.col(f"_{side}_h2").fill_null(pl.col(f"{side}_account_h2")))
     ok = (
         pl.lit(True)
         if exact
@@ -186,12 +186,12 @@ def encode(
     )
 
 
-def legs(tx: pl.LazyFrame) -> pl.LazyFrame:
+def legs(tx: pl.LazyFrame, *, incoming: bool = True) -> pl.LazyFrame:
     """One row per (transaction, real account side): see the module docstring.
 
     Columns: ``acct``, ``cp`` (UInt32, null for CASH), ``day``, ``k`` (packed key),
     ``outgoing``, ``moves_money``, ``amount`` and the leg's flags (``is_cd``, ``is_cw``,
-    ``near``, ``xb``, ``risk``, ``round``, ``border``).
+    ``near``, ``xb``, ``risk``, ``round``, ``border``). ``incoming=False``: the source legs only.
     """
     flags = ["amount", "is_cd", "is_cw", "near", "xb", "risk", "round", "border"]
     out_legs = tx.filter(pl.col("src").is_not_null()).select(
@@ -210,7 +210,8 @@ def legs(tx: pl.LazyFrame) -> pl.LazyFrame:
         (~pl.col("is_cw")).alias("moves_money"),
         *flags,
     )
-    return pl.concat([out_legs, in_legs]).with_columns(k=pack(pl.col("acct"), pl.col("day")))
+    both = pl.concat([out_legs, in_legs]) if incoming else out_legs
+    return both.with_columns(k=pack(pl.col("acct"), pl.col("day")))
 
 
 def step_end_day(day: pl.Expr, config: FeatureConfig) -> pl.Expr:

@@ -19,9 +19,9 @@ from prefect.tasks import exponential_backoff
 
 from cases.store import case_store_path
 from cases.sync import sync_alerts_file
-from flows import pipeline
+from flows import pipeline, scaleout
 from flows.pipeline import RunSummary
-from moneytrail.config import load_config
+from moneytrail.config import Config, load_config
 
 __all__ = ["RunSummary", "incremental_flow", "nightly_flow"]
 
@@ -52,6 +52,14 @@ def publish_artifacts(summary: RunSummary) -> None:
     create_table_artifact(top.to_dicts(), key="moneytrail-top-alerts", description="Top alerts of the run")
 
 
+def with_dask(config: Config, dask: str | None) -> Config:
+    """``config`` with ``scaleout.dask`` set to ``dask`` (unchanged when ``dask`` is None)."""
+    if dask is None:
+        return config
+    scale = type(config.scaleout).model_validate(config.scaleout.model_dump() | {"dask": dask})
+    return config.model_copy(update={"scaleout": scale})
+
+
 @flow(name="moneytrail-nightly", log_prints=False)
 def nightly_flow(
     lake: Path,
@@ -59,18 +67,21 @@ def nightly_flow(
     as_of: date | None = None,
     config_path: Path | None = None,
     cases_path: Path | None = None,
+    dask: str | None = None,
 ) -> RunSummary:
     """Score the lake's accounts and store scores and alerts in ``db``, then add the new alerts
     to the case store (``cases_path``, default ``<db stem>.cases.sqlite`` beside ``db``).
 
     With ``as_of`` this is the nightly run (trailing windows ending that date, reading only the
     partitions they need plus a digest of older history); without it, the whole history is
-    scored in one vectorised pass.
+    scored in one vectorised pass. ``dask`` (``local:N`` or ``tcp://HOST:PORT``, overriding
+    ``scaleout.dask``) computes the features as account shards on a Dask cluster
+    (:mod:`flows.scaleout`), with the same results.
     """
     logger = get_run_logger()
-    summary = pipeline.run_monitoring(
-        lake, db, as_of, load_config(config_path), runners=TASKS, log=logger.info
-    )
+    config = with_dask(load_config(config_path), dask)
+    runners = scaleout.with_scaleout(TASKS, config)
+    summary = pipeline.run_monitoring(lake, db, as_of, config, runners=runners, log=logger.info)
     cases_task(cases_path or case_store_path(Path(db)), summary.run_dir / "alerts.parquet", lake=Path(lake))
     publish_artifacts(summary)
     return summary
@@ -78,10 +89,10 @@ def nightly_flow(
 
 @flow(name="moneytrail-incremental")
 def incremental_flow(
-    lake: Path, db: Path, config_path: Path | None = None, until: date | None = None
+    lake: Path, db: Path, config_path: Path | None = None, until: date | None = None, dask: str | None = None
 ) -> list[RunSummary]:
     """Score every date partition not scored yet (up to ``until``), oldest first, one nightly
     run each (see :func:`flows.pipeline.pending_dates`)."""
     days = pipeline.pending_dates(Path(lake), Path(db), until)
     get_run_logger().info("pending dates: %s", ", ".join(map(str, days)) or "none")
-    return [nightly_flow(lake=lake, db=db, as_of=day, config_path=config_path) for day in days]
+    return [nightly_flow(lake=lake, db=db, as_of=day, config_path=config_path, dask=dask) for day in days]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -85,15 +86,18 @@ class RunInputs:
     digest: str | None = None
     batches: list[str] = field(default_factory=list)
 
-    def transactions(self) -> pl.LazyFrame:
+    def transactions(self, keep: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None) -> pl.LazyFrame:
         """The digest rows the partitions need, then the partitions' transactions
-        (TRANSACTIONS columns; see :func:`flows.history.relevant_history`)."""
+        (TRANSACTIONS columns; see :func:`flows.history.relevant_history`); ``keep`` selects
+        from them before anything is loaded (one account shard, :mod:`features.shards`)."""
         raw = history.scan_files(self.files)
-        if self.digest_file is None:
-            return raw
+        if self.digest_file is not None:
+            older = history.relevant_history(history.scan_files([self.digest_file]), raw)
+            raw = pl.concat([older, raw])
+        if keep is not None:
+            raw = keep(raw)
         # collected once: the feature engine scans its input more than once
-        older = history.relevant_history(history.scan_files([self.digest_file]), raw)
-        return pl.concat([older, raw]).collect().lazy()
+        return raw if self.digest_file is None and keep is None else raw.collect().lazy()
 
     def write(self, out_dir: Path) -> Path:
         """Save as ``out_dir/inputs.json`` (atomically) and return the path."""

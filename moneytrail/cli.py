@@ -173,7 +173,9 @@ def _progress() -> Any:
     )
 
 
-def _run_days(days: list[date | None], lake: Path, db: Path, config: Path | None) -> list[Any]:
+def _run_days(
+    days: list[date | None], lake: Path, db: Path, config: Path | None, dask: str | None = None
+) -> list[Any]:
     """One nightly flow run per date (``None``: the whole history), with a progress bar.
 
     A failed run ends the command with one line naming the step and exit code 1.
@@ -187,7 +189,7 @@ def _run_days(days: list[date | None], lake: Path, db: Path, config: Path | None
         for day in days:
             progress.update(bar, description=f"scoring {day or 'the whole history'}")
             try:
-                summaries.append(nightly_flow(lake=lake, db=db, as_of=day, config_path=config))
+                summaries.append(nightly_flow(lake=lake, db=db, as_of=day, config_path=config, dask=dask))
             except RunFailed as exc:
                 err_console.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
                 raise typer.Exit(1) from None
@@ -216,22 +218,35 @@ def run(
     new: Annotated[
         bool, typer.Option("--new", help="Incremental: score every date partition not scored yet.")
     ] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Compute features as account shards on a Dask cluster: local:N (N local workers) "
+            "or tcp://HOST:PORT (a running scheduler). Same results.",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the monitoring flow: features, detectors, alerts (a Prefect flow run per date)."""
     from flows.pipeline import pending_dates
-    from moneytrail.config import load_config
+    from moneytrail.config import ScaleOutConfig, load_config
 
     settings = load_config(config)
+    if dask is not None:
+        try:
+            ScaleOutConfig(dask=dask)
+        except ValueError as exc:
+            raise typer.BadParameter(f"expected local:N or tcp://HOST:PORT, got {dask!r}") from exc
     lake, db = lake or settings.paths.lake, db or settings.paths.db
     if new and as_of:
         raise typer.BadParameter("--new scores the pending dates; leave out --as-of")
     if new:
         days = pending_dates(lake, db)
         console.print(f"{len(days)} new date(s) to score", highlight=False)
-        _print_run_lines(_run_days(list(days), lake, db, config))
+        _print_run_lines(_run_days(list(days), lake, db, config, dask))
         return
-    (summary,) = _run_days([_parse_date(as_of)], lake, db, config)
+    (summary,) = _run_days([_parse_date(as_of)], lake, db, config, dask)
     console.print(summary.markdown(), highlight=False)
     console.print(f"results: {db} (tables runs, account_scores, alerts)")
     console.print(f"run files: {summary.run_dir}")

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from detectors.config import AlertConfig, DetectorConfig
 from features.config import FeatureConfig
@@ -68,6 +69,29 @@ class CurrencyConfig(_Strict):
     rates_to_reporting: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_RATES))
 
 
+#: ``local:N`` (a temporary local Dask cluster of N workers) or ``tcp://HOST:PORT`` (a scheduler).
+DASK_LOCAL = re.compile(r"local:(?P<workers>[1-9][0-9]*)")
+DASK_REMOTE = re.compile(r"(tcp|tls)://[^\s/]+:[0-9]+")
+
+
+class ScaleOutConfig(_Strict):
+    """Where the feature step runs (README "Running on a cluster"); results do not depend on it."""
+
+    #: None: in the run's own process; ``local:N`` or ``tcp://HOST:PORT``: on that Dask cluster.
+    dask: str | None = None
+    #: Account shards (None: one per worker).
+    shards: int | None = Field(default=None, ge=1)
+    #: Folder or fsspec URL for the shard files, reachable by every worker (None: the run folder).
+    scratch: str | None = None
+
+    @field_validator("dask")
+    @classmethod
+    def _target(cls, value: str | None) -> str | None:
+        if value is not None and not (DASK_LOCAL.fullmatch(value) or DASK_REMOTE.fullmatch(value)):
+            raise ValueError(f"dask {value!r}: expected local:N (N >= 1 workers) or tcp://HOST:PORT")
+        return value
+
+
 class Config(_Strict):
     """The whole configuration; ``Config()`` is the embedded default deployment."""
 
@@ -78,6 +102,7 @@ class Config(_Strict):
     features: FeatureConfig = FeatureConfig()
     detectors: DetectorConfig = DetectorConfig()
     alerts: AlertConfig = AlertConfig()
+    scaleout: ScaleOutConfig = ScaleOutConfig()
 
     @model_validator(mode="after")
     def _one_reporting_threshold(self) -> Config:
@@ -88,8 +113,9 @@ class Config(_Strict):
         return self
 
     def fingerprint(self) -> str:
-        """Short, stable hash of every setting (stored beside scores and alerts)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """Short, stable hash of every setting that can change results (stored beside scores and
+        alerts; ``scaleout`` only says where the work runs)."""
+        canonical = json.dumps(self.model_dump(mode="json", exclude={"scaleout"}), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

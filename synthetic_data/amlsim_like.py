@@ -11,9 +11,18 @@ It shares no code with the project's own generator: it follows AMLSim's publishe
 * alert patterns, a table like ``alertPatterns.csv``: ``fan_in``, ``fan_out``, ``cycle``,
   ``bipartite``, ``stack``, ``scatter_gather``, ``gather_scatter``, ``random``, each with a count,
   member range, amount range and period range, and ``is_sar`` (False = a benign alert that
-  looks like the pattern). Laundering amounts are drawn from the *same* range as normal ones,
-  as in AMLSim's shipped parameters, so amounts alone do not give a scheme away; each hop keeps
-  a random margin of up to ``margin_ratio`` (conf.json ``margin_ratio``).
+  looks like the pattern), laid out as AMLSim's Java typologies do (see
+  :mod:`synthetic_data.amlsim_patterns`). As in ``scripts/transaction_graph_generator.py``, the
+  main account of ``fan_in``, ``fan_out``, ``cycle`` and ``random`` is a hub (in- or out-degree
+  at least ``degree_threshold``, conf.json ``graph_generator.degree_threshold``), the other
+  members are drawn at random, and an account joins at most one alert
+  (``remove_typology_candidate``). Laundering amounts default to the *same* 100-1,000 range as
+  normal ones (AMLSim's shipped ``alertPatterns.csv`` use 100-200, below the normal mean).
+
+Deliberately harder than AMLSim: its normal models draw every amount afresh
+(``TargetedTransactionAmount``) and its ``forward`` model does not pass the received amount on;
+here periodic payments repeat a usual amount and ``forward`` passes it on less a margin, so
+repeated amounts and pass-through also occur in normal traffic.
 
 Output (``scripts/convert_logs.py`` layout, read by ``moneytrail.ingest.amlsim``):
 ``accounts.csv``, ``transactions.csv`` (``is_sar``, ``alert_id`` = -1 when normal) and
@@ -31,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from synthetic_data.amlsim_patterns import TYPOLOGIES, AlertPattern, Plan, amounts
+from synthetic_data.amlsim_patterns import TYPOLOGIES, AlertPattern, Graph, Plan, amounts
 
 BASE_DATE = datetime(2017, 1, 1, tzinfo=UTC)
 
@@ -79,6 +88,8 @@ class AmlSimParams:
     max_fan: int = 20
     #: Largest margin a hop keeps (conf.json ``margin_ratio``).
     margin_ratio: float = 0.1
+    #: Smallest in- or out-degree of a main-account candidate (conf.json ``degree_threshold``).
+    degree_threshold: int = 10
     business_share: float = 0.1
     patterns: tuple[AlertPattern, ...] = field(default_factory=_default_patterns)
 
@@ -152,14 +163,11 @@ def normal_activity(edges: np.ndarray, params: AmlSimParams, rng: np.random.Gene
     )
     # forward: the receiver passes it on to one of its own payees
     fwd = np.flatnonzero(kind == 1)
-    order = np.argsort(edges[:, 0], kind="stable")
-    starts = np.searchsorted(edges[order, 0], np.arange(params.n_accounts))
-    counts = np.bincount(edges[:, 0], minlength=params.n_accounts)
+    graph = Graph.from_edges(edges, params.n_accounts)
     middle = periodic[idx[fwd], 1]
-    has_out = counts[middle] > 0
+    has_out = graph.counts[middle] > 0
     fwd, middle = fwd[has_out], middle[has_out]
-    pick = starts[middle] + (rng.random(fwd.size) * counts[middle]).astype(int)
-    third = edges[order[pick], 1]
+    third = graph.dst[graph.starts[middle] + (rng.random(fwd.size) * graph.counts[middle]).astype(int)]
     keep = third != periodic[idx[fwd], 0]
     log.add(
         middle[keep],
@@ -185,8 +193,24 @@ def normal_activity(edges: np.ndarray, params: AmlSimParams, rng: np.random.Gene
         )
 
 
-def plant_alerts(params: AmlSimParams, rng: np.random.Generator, log: _Log) -> pl.DataFrame:
+#: Typologies whose main account AMLSim draws from the hubs (``add_main_acct``).
+HUB_MAIN = frozenset({"fan_in", "fan_out", "cycle", "random"})
+
+
+def _draw(pool: np.ndarray, size: int, rng: np.random.Generator, what: str) -> np.ndarray:
+    if pool.size < size:
+        raise ValueError(f"only {pool.size} {what} left for an alert that needs {size}")
+    return rng.choice(pool, size, replace=False)
+
+
+def plant_alerts(
+    edges: np.ndarray, params: AmlSimParams, rng: np.random.Generator, log: _Log
+) -> pl.DataFrame:
     """Plant every alert pattern; return the members (alert_id, alert_type, acct, is_sar)."""
+    graph = Graph.from_edges(edges, params.n_accounts)
+    in_degree = np.bincount(edges[:, 1], minlength=params.n_accounts)
+    hub = (graph.counts >= params.degree_threshold) | (in_degree >= params.degree_threshold)
+    free = np.ones(params.n_accounts, dtype=bool)
     members = []
     alert_id = 0
     for pattern in params.patterns:
@@ -194,10 +218,17 @@ def plant_alerts(params: AmlSimParams, rng: np.random.Generator, log: _Log) -> p
             raise ValueError(f"unknown alert pattern type {pattern.type!r}; known: {sorted(TYPOLOGIES)}")
         for _ in range(pattern.count):
             size = int(rng.integers(pattern.min_accounts, pattern.max_accounts + 1))
-            accounts = rng.choice(params.n_accounts, size, replace=False)
+            if pattern.type in HUB_MAIN:
+                what = f"hubs (degree >= degree_threshold = {params.degree_threshold})"
+                main = _draw(np.flatnonzero(free & hub), 1, rng, what)
+            else:
+                main = _draw(np.flatnonzero(free), 1, rng, "free accounts")
+            free[main] = False
+            accounts = np.r_[main, _draw(np.flatnonzero(free), size - 1, rng, "free accounts")]
+            free[accounts] = False
             period = int(rng.integers(pattern.min_period, pattern.max_period + 1))
-            start = int(rng.integers(0, params.days - period))
-            plan = Plan(accounts, start, start + period, pattern, params.margin_ratio)
+            start = int(rng.integers(0, params.days - period + 1))
+            plan = Plan(accounts, start, start + period - 1, pattern, params.margin_ratio, graph)
             hops = TYPOLOGIES[pattern.type](plan, rng)
             for src, dst, day, amount in hops:
                 log.add(src, dst, day, amount, alert=alert_id)
@@ -229,7 +260,7 @@ def simulate(out: Path, params: AmlSimParams, rng: np.random.Generator) -> dict[
     log = _Log()
     edges = scale_free_edges(params.n_accounts, params.mean_degree, params.degree_exponent, rng)
     normal_activity(edges, params, rng, log)
-    members = plant_alerts(params, rng, log)
+    members = plant_alerts(edges, params, rng, log)
     sar_alerts = members.filter(pl.col("is_sar"))["alert_id"].unique()
     alert = np.concatenate(log.alert)
     tx = (

@@ -62,7 +62,7 @@ def test_one_alert_per_account_and_typology_holding_its_best_row() -> None:
         ("B", D2, 0.80, "fan_out"),  # tie: the earliest date is kept
         ("C", D1, 0.40, None),  # no typology: not alertable
     ]
-    alerts = select_alerts(_scores(rows), AlertConfig(budget_share=1.0))
+    alerts = select_alerts(_scores(rows), AlertConfig(budget_share=1.0, case_rollup_per_typology=True))
     assert alerts.columns == ["account_id", "case_key", "typology", "score", "eval_date", "reasons"]
     assert alerts.get_column("case_key").to_list() == ["A", "B", "A"]  # no entity data: own case
     assert alerts.select("account_id", "typology", "score", "eval_date").rows() == [
@@ -264,6 +264,24 @@ def test_transfer_roll_up_keeps_one_alert_per_linked_group_of_a_typology() -> No
     assert {"K1", "K2"} <= set(select_alerts(scores, config, edges=busy).get_column("account_id"))
 
 
+def test_candidates_paying_one_quiet_collector_roll_up() -> None:
+    """The middles of one scatter-gather pay the same gathering account: one alert."""
+    scores = _scores(
+        [
+            ("M1", D1, 0.9, "pass_through"),
+            ("M2", D1, 0.8, "pass_through"),
+            ("M3", D1, 0.7, "layering"),  # another typology: kept
+            *[(f"Z{i}", D1, 0.1, None) for i in range(20)],
+        ]
+    )
+    config = AlertConfig(budget_share=1.0)
+    edges = _edges([("M1", "G"), ("M2", "G"), ("M3", "G")])
+    assert select_alerts(scores, config, edges=edges).get_column("account_id").to_list() == ["M1", "M3"]
+    # A busy payee (a merchant with more counterparties than the cap) links nobody.
+    busy = _edges([("M1", "G"), ("M2", "G"), *[(f"Y{i}", "G") for i in range(25)]])
+    assert select_alerts(scores, config, edges=busy).height == 3
+
+
 def test_derived_alerts_never_roll_up_and_case_roll_up_caps_alerts_per_entity() -> None:
     scores = _scores(
         [
@@ -322,13 +340,16 @@ def test_hub_hands_its_slot_to_the_payer_derived_from_it() -> None:
     # The budget counts one slot for hub and payer: with two slots, LONE still gets one.
     two = select_alerts(scores, AlertConfig(budget_share=2 / 25))
     assert two.get_column("account_id").to_list() == ["PAYER", "OTHER"]
-    # Another typology does not hand over; the setting turns it off.
+    # A hub flagged in another typology hands over too (a collector found by its payers may
+    # carry a rule hit of its own); the setting turns it off.
     other = scores.with_columns(
         pl.when(pl.col("account_id") == "HUB")
-        .then(pl.lit("bribery"))
+        .then(pl.lit("gather_scatter"))
         .otherwise("top_typology")
         .alias("top_typology")
     )
-    assert {"HUB", "PAYER"} <= set(select_alerts(other, config).get_column("account_id"))
+    handed = select_alerts(other, config)
+    assert "HUB" not in set(handed.get_column("account_id"))
+    assert handed.row(0, named=True)["account_id"] == "PAYER"
     off = AlertConfig(budget_share=1.0, hub_hands_over=False)
     assert select_alerts(scores, off).get_column("account_id").to_list()[:2] == ["HUB", "OTHER"]

@@ -7,11 +7,20 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from detectors import DetectorConfig, PeerGroupEnsemble, RankEnsembleDetector, score_accounts
-from detectors.ensemble import METHODS
+from detectors import (
+    DetectorConfig,
+    PeerGroupEnsemble,
+    PeerGroupIsolationForest,
+    RankEnsembleDetector,
+    score_accounts,
+)
+from detectors.counterparties import BURST_COLUMNS, relationship_bursts
+from detectors.ensemble import METHODS, account_scores, mean_percentile
 from detectors.scoring import anomaly_model
 from detectors.testing import peer_group_frame
 from detectors.unsupervised import (
@@ -117,3 +126,111 @@ def test_score_accounts_runs_with_the_ensemble() -> None:
     assert out.height == frame.height
     assert out["score_anomaly"].is_between(0.0, 1.0).all()
     assert (out["reasons"].list.len() > 0).sum() >= 1
+
+
+# -- counterparty context and the account-level ensemble -----------------------------------
+def _edges(rows: list[tuple[str, str, int]]) -> pl.DataFrame:
+    """(src, dst, day offset) -> a transactions frame."""
+    base = dt.datetime(2026, 1, 1)
+    return pl.DataFrame(
+        {
+            "src_account": [r[0] for r in rows],
+            "dst_account": [r[1] for r in rows],
+            "timestamp": [base + dt.timedelta(days=r[2]) for r in rows],
+            "amount": [100.0] * len(rows),
+        }
+    )
+
+
+def test_relationship_bursts_by_hand() -> None:
+    fan = [("H", m, d) for m, d in (("A", 1), ("B", 2), ("C", 3))]
+    salary = [("X", "Y", d) for d in range(0, 51, 10)]  # long-lived: no burst; data spans 51 days
+    late = [("H", "Z", 30), ("CASH", "A", 2), ("A", "CASH", 3)]  # H's later relationship; cash ignored
+    out = relationship_bursts(_edges(fan + salary + late), window_days=7)
+    got = {r[0]: (r[1], r[2]) for r in out.select("account_id", *BURST_COLUMNS).iter_rows()}
+
+    def surprise(count: int, n_short: int) -> float:  # expected = steady rate x 15-day window
+        expected = n_short * 15 / 51
+        return (count - expected) / (expected + 1) ** 0.5
+
+    hub, member = surprise(3, 4), surprise(1, 1)  # H: 3 of its 4 short relationships in one week
+    expected = {
+        "A": (member, hub),
+        "B": (member, hub),
+        "C": (member, hub),
+        "H": (hub, member),
+        "Z": (member, surprise(1, 4)),
+        "X": (0.0, 0.0),
+        "Y": (0.0, 0.0),
+    }
+    assert got.keys() == expected.keys()
+    for account, values in expected.items():
+        assert got[account] == pytest.approx(values)
+    assert hub > member > 0 > surprise(1, 4)
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from("ABCDEF"), st.sampled_from("ABCDEF"), st.integers(0, 40)),
+        min_size=1,
+        max_size=40,
+    ),
+    window=st.integers(1, 10),
+)
+@settings(max_examples=60, deadline=None)
+def test_relationship_bursts_match_a_slow_reference(rows: list[tuple[str, str, int]], window: int) -> None:
+    rows = [r for r in rows if r[0] != r[1]]
+    if not rows:
+        return
+    days: dict[frozenset, list[int]] = {}
+    for src, dst, day in rows:
+        days.setdefault(frozenset((src, dst)), []).append(day)
+    short = {pair: min(d) for pair, d in days.items() if max(d) - min(d) < window}
+
+    span = max(max(d) for d in days.values()) - min(min(d) for d in days.values()) + 1
+
+    def burst(account: str, day: int) -> float:
+        count = sum(1 for pair, first in short.items() if account in pair and abs(first - day) <= window)
+        expected = sum(1 for pair in short if account in pair) * min(2 * window + 1, span) / span
+        return (count - expected) / (expected + 1) ** 0.5
+
+    accounts = sorted({a for pair in days for a in pair})
+    expected: dict[str, list[float]] = {a: [] for a in accounts}
+    for pair, first in short.items():
+        a, b = sorted(pair)
+        for me, other in ((a, b), (b, a)):
+            expected[me].append((burst(me, first), burst(other, first)))
+    out = relationship_bursts(_edges(rows), window_days=window)
+    got = {r["account_id"]: (r["own_burst"], r["counterparty_burst"]) for r in out.iter_rows(named=True)}
+    assert got.keys() == expected.keys()
+    for account, pairs in expected.items():
+        want = (max(p[0] for p in pairs), max(p[1] for p in pairs)) if pairs else (0.0, 0.0)
+        assert got[account] == pytest.approx(want)
+
+
+def test_relationship_bursts_rejects_bad_input() -> None:
+    with pytest.raises(KeyError, match="timestamp"):
+        relationship_bursts(pl.DataFrame({"src_account": ["A"], "dst_account": ["B"]}))
+    with pytest.raises(ValueError, match="window_days"):
+        relationship_bursts(_edges([("A", "B", 0)]), window_days=0)
+    empty = relationship_bursts(_edges([("A", "B", 0)]).clear())
+    assert empty.columns == ["account_id", *BURST_COLUMNS] and empty.is_empty()
+
+
+def test_account_scores_rank_combine_model_and_context() -> None:
+    frame, y = peer_group_frame(8, n_individuals=300, n_businesses=200)
+    ids = frame["account_id"].to_list()
+    # a planted fan: the first individual pays ten others once each within a week
+    fan = [(ids[0], ids[1 + i], i % 5) for i in range(10)]
+    routine = [(ids[i], ids[i + 1], d) for i in range(20, 200) for d in (0, 20, 40)]
+    model = PeerGroupIsolationForest(min_group_rows=100, random_state=0)
+    out = account_scores(frame, _edges(fan + routine), model).sort("account_id")
+    assert out.height == frame.height
+    assert out["score"].is_between(0.0, 1.0).all()
+    expected = pl.DataFrame(
+        {c: out[c] for c in ("anomaly", "own_burst", "counterparty_burst")}
+    ).select(mean_percentile(["anomaly", "own_burst", "counterparty_burst"]))
+    np.testing.assert_allclose(out["score"], expected.to_series())
+    fan_members = set(ids[:11])
+    top = set(out.sort("score", descending=True).head(11 + int(y.sum()))["account_id"])
+    assert fan_members <= top  # context lifts the fan (planted outliers rank on the model)

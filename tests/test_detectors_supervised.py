@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from detectors.config import SupervisedConfig
 from detectors.supervised import (
+    SUPERVISED_COLUMN,
     GradientBoostedDetector,
     LabelLeakError,
     check_no_label_columns,
     edge_features,
+    read_transaction_labels,
+    supervised_scores,
     time_split,
 )
+from moneytrail.config import ConfigError, load_config
 
 UTC = dt.UTC
 
@@ -100,3 +106,74 @@ def test_gradient_boosting_learns_a_planted_signal() -> None:
         GradientBoostedDetector().fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="validation"):
         GradientBoostedDetector().fit(X[:100], np.r_[np.ones(10), np.zeros(90)])
+
+
+def _history(days: int = 20, seed: int = 0) -> tuple[pl.LazyFrame, list[str]]:
+    """Ordinary payments among 40 accounts plus, every day, one planted 9,900 wire (laundering)."""
+    rng = np.random.default_rng(seed)
+    n = 60 * days
+    start = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    stamps = [start + dt.timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, days * 86_400, n))]
+    accounts = [f"A{i:02d}" for i in range(40)]
+    rows = [
+        (
+            f"T{i:05d}",
+            accounts[rng.integers(40)],
+            accounts[rng.integers(40)],
+            stamps[i],
+            float(rng.integers(10, 900)),
+        )
+        for i in range(n)
+    ]
+    planted = [
+        (f"L{d:03d}", "M1", "M2", start + dt.timedelta(days=d, hours=12), 9_900.0) for d in range(days)
+    ]
+    cash = [("C001", "CASH", "A01", start + dt.timedelta(days=days - 1, hours=9), 500.0)]
+    return _tx(rows + planted + cash), [r[0] for r in planted]
+
+
+def test_supervised_scores_learn_from_labels_known_before_the_run() -> None:
+    transactions, planted = _history()
+    labels = pl.DataFrame({"tx_id": planted}).with_columns(
+        pl.lit(1, pl.Int8).alias("label"), pl.lit(None, pl.Datetime("us", "UTC")).alias("known_at")
+    )
+    config = SupervisedConfig(labels=Path("unused"), train_days=14, max_iter=20)
+    run_day = dt.date(2026, 1, 20)
+    out = supervised_scores(transactions, labels, [run_day], config, seed=0)
+    assert out.columns == ["account_id", "eval_date", SUPERVISED_COLUMN]
+    assert set(out["eval_date"]) == {run_day}
+    assert "CASH" not in out["account_id"].to_list()
+    by_account = dict(zip(out["account_id"], out[SUPERVISED_COLUMN], strict=True))
+    others = [v for k, v in by_account.items() if k not in {"M1", "M2"}]
+    assert min(by_account["M1"], by_account["M2"]) > max(others)
+    # Labels that became known on or after the run date are not used: no positive is left.
+    late = labels.with_columns(pl.lit(dt.datetime(2026, 1, 20, tzinfo=UTC)).alias("known_at"))
+    with pytest.raises(ValueError, match="two classes"):
+        supervised_scores(transactions, late, [run_day], config, seed=0)
+
+
+def test_transaction_labels_are_read_and_checked(tmp_path: Path) -> None:
+    good = tmp_path / "labels.csv"
+    good.write_text("tx_id,label,known_at\nT1,1,2026-01-05T00:00:00Z\nT2,0,2026-01-06T00:00:00Z\n")
+    out = read_transaction_labels(good)
+    assert out["label"].to_list() == [1, 0]
+    assert out["known_at"].dt.day().to_list() == [5, 6]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("tx_id,label\nT1,1\nT2,yes\n")
+    with pytest.raises(ValueError, match="row 2"):
+        read_transaction_labels(bad)
+    with pytest.raises(ValueError, match="tx_id"):
+        pl.DataFrame({"id": ["T1"]}).write_parquet(tmp_path / "x.parquet")
+        read_transaction_labels(tmp_path / "x.parquet")
+
+
+def test_supervised_mode_is_a_config_option(tmp_path: Path) -> None:
+    assert load_config().detectors.supervised is None  # off by default
+    toml = tmp_path / "moneytrail.toml"
+    toml.write_text('[detectors.supervised]\nlabels = "labels.parquet"\ntrain_days = 30\n')
+    supervised = load_config(toml).detectors.supervised
+    assert supervised is not None
+    assert (supervised.labels, supervised.train_days) == (Path("labels.parquet"), 30)
+    toml.write_text('[detectors.supervised]\nlabels = "x"\nweigth = 0.5\n')
+    with pytest.raises(ConfigError, match="weigth"):
+        load_config(toml)
