@@ -124,7 +124,7 @@ def report(preset: str, seeds: list[int], keep: Path | None = None) -> str:
             f"{elapsed:.0f} s in all{reused}. The detectors' defaults were not tuned on these seeds.",
             "",
             f"Alert budget: {config.alerts.budget_share:.1%} of scored accounts, spent after hibernation "
-            "(no previous alerts here), case roll-up (one alert per entity and typology), transfer "
+            "(no previous alerts here), case roll-up (one alert per entity), transfer "
             "roll-up and hub hand-over (one slot for a hub and the payer derived from it; see "
             "docs/DETECTORS.md, Alert selection). An instance is caught when one of its "
             "originator or intermediary accounts is alerted (roles: docs/typologies.md, Roles); an "

@@ -128,8 +128,8 @@ def gfp_features(
 
 
 def gfp_lookahead_check(n_edges: int = 4_000, n_accounts: int = 300, days: int = 30, seed: int = 1) -> dict:
-    """Does GFP ``transform`` look ahead? Features of the first half of random edges, computed
-    with and without the second half (and, streamed, day by day)."""
+    """Does GFP ``transform`` look ahead? Rows of the first half of random time-sorted edges whose
+    features differ when the second half is in the same ``transform``."""
     from snapml import GraphFeaturePreprocessor  # noqa: PLC0415 - optional bench dependency
 
     rng = np.random.default_rng(seed)

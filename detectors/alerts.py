@@ -290,7 +290,5 @@ def select_alerts(
         ranked = _hand_over(ranked)
     if config.max_alerts_per_case is not None:
         case_columns = ["case_key", "typology"] if config.case_rollup_per_typology else ["case_key"]
-        ranked = ranked.filter(
-            pl.int_range(pl.len()).over(case_columns) < config.max_alerts_per_case
-        )
+        ranked = ranked.filter(pl.int_range(pl.len()).over(case_columns) < config.max_alerts_per_case)
     return ranked.head(budget).select(ALERT_COLUMNS)

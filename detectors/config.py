@@ -55,7 +55,9 @@ class PropagationConfig(_Strict):
     #: are at least ``min_peer_share`` of its own outflow (inflow for outbound hubs) in the window
     #: or at least ``min_hub_share`` of the hub's inflow (outflow) from scored accounts (1.0, the
     #: default: only a hub's single counterparty qualifies this way).
-    min_amount: float = Field(default=1_000.0, ge=0.0)
+    #: 250 reaches single smuggling fees and fan-in payments (a few hundred dollars each); a hub
+    #: hands its slot to the payer derived from it, so a derived payer costs no extra budget.
+    min_amount: float = Field(default=250.0, ge=0.0)
     #: The counterparty's own outflow (inflow) for ``min_peer_share`` is summed over this many
     #: days ending on the hub's date (at least ``window_days``).
     peer_window_days: int = Field(default=90, ge=1)

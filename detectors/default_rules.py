@@ -367,6 +367,10 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
             _c("out_amount_spike_7d", 100, 1_000, scale="log"),
             _c("in_amount_7d", 50_000, 1_000_000, scale="log"),
             _c("out_amount_7d", 20_000, 1_000_000, scale="log"),
+            # Through a few counterparties: a busy account (merchant, payroll, landlord) whose
+            # history is short or seasonal spikes against its own past too.
+            _c("fan_in_degree_30d", 5, op="<=", graded=False),
+            _c("fan_out_degree_30d", 5, op="<=", graded=False),
         ),
         reason="account opened {account_age_days:#day} ago, quiet in the weeks before, received USD"
         " {in_amount_7d:,.0f} ({in_amount_spike_7d:,.0f} times its usual week) and paid out USD"

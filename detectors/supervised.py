@@ -335,13 +335,18 @@ def supervised_scores(
     eval_dates: list[dt.date],
     config: SupervisedConfig,
     seed: int,
+    *,
+    account_features: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Train on labelled history, score the transactions of ``eval_dates`` (a run's supervised stage).
 
     Training rows: the transactions of the ``config.train_days`` days before ``min(eval_dates)``,
     positive when ``labels`` (:func:`read_transaction_labels`) lists them with ``label`` 1 and a
     ``known_at`` before that date (or none); features: the transaction's attributes and its
-    ``edge_*`` graph features (:func:`transaction_features`, over earlier transactions only).
+    ``edge_*`` graph features (:func:`transaction_features`, over earlier transactions only),
+    plus, given ``account_features`` with rows for the training days (a history run's
+    features), the sender's and receiver's as of the previous day (:func:`edge_features`; the
+    best set in docs/DETECTION.md).
 
     Returns
     -------
@@ -354,7 +359,8 @@ def supervised_scores(
     context = dt.timedelta(days=max(EDGE_WINDOWS))  # history the edge features look back on
     day = pl.col("timestamp").dt.date()
     scope = transactions.filter((day >= train_from - context) & (day <= max(eval_dates)))
-    frame = transaction_features(scope).join(
+    own = transaction_features(scope) if account_features is None else edge_features(scope, account_features)
+    frame = own.join(
         scope.select("tx_id", "src_account", "dst_account").collect(), on="tx_id", maintain_order="left"
     )
     cutoff = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)

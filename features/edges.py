@@ -25,9 +25,10 @@ Columns (``{w}`` for each of ``windows``, ``{P}`` = ``pattern_window_days``):
   ``cycle_closing_{P}d``: distinct ``x`` (not ``s``, not ``d``) with pattern edges
   ``d -> x`` at ``t1`` and ``x -> s`` at ``t2``, ``t - P <= t1 < t2 < t`` (``e`` closes a
   temporal 3-cycle). ``scatter_gather_{P}d``: distinct middles ``m`` (not ``s``, not ``d``)
-  with pattern edges ``a -> s``, ``a -> m`` at ``t1`` and ``m -> d`` at ``t2``, all in
-  ``[t - P, t)`` and ``t1 < t2`` (``e`` completes one more path of a scatter-gather from a
-  common funder ``a`` to ``d``).
+  with pattern edges ``a -> s``, ``a -> m`` at ``t1`` and ``m -> d`` at ``t2`` (``a`` not
+  ``d``), all in ``[t - P, t)`` and ``t1 < t2`` (``e`` completes one more path of a
+  scatter-gather from a common funder ``a`` to ``d``). No hub cap: the joins grow with the
+  7-day in-degree of busy accounts (all features of 250,000 generated transactions: 36 s here).
 """
 
 from __future__ import annotations

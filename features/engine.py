@@ -1,8 +1,10 @@
 """``compute_features``: wires the feature families into one plan.
 
-Execution: the encoded legs (see :mod:`features.prepare`) are materialised once because both
-the Polars plan and DuckDB read them; everything else is one lazy Polars plan collected at the
-end (DuckDB results are joined in as frames).
+Execution: the encoded transactions (see :mod:`features.prepare`) are materialised once; each
+family (graph patterns and degrees in DuckDB, window sums on a numpy grid, activity gaps,
+entities, account attributes) is computed eagerly into a frame aligned with the evaluation rows,
+the frames are stacked side by side (no join of wide frames) and one lazy Polars plan derives the
+feature columns and peer z-scores from them.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ sorted key range.
 
 * Additive quantities (counts, amounts): per-account running totals over days; the window
   value is ``total(D) - total(D - w)``. The totals live on a dense (account, day) grid filled
-  by ``numpy.bincount`` and summed along days (:func:`cumulative_lookups`), read at every
+  by ``numpy.bincount`` and summed along days (:func:`window_sums`), read at every
   evaluation row by plain indexing: linear, no sort and no join.
 * Distinct counts (regions, depositors, counterparties): each (account, key) pair covers the
   evaluation days ``[d, d + w - 1]`` after every day ``d`` it occurs; overlapping covers
@@ -93,7 +93,7 @@ def distinct_value(name: str, w: int) -> pl.Expr:
     return pl.col(f"{name}_{w}d").cast(pl.UInt32)
 
 
-#: Cells (accounts x days) of one grid pass of :func:`cumulative_lookups` (8 bytes each): bounds
+#: Cells (accounts x days) of one grid pass of :func:`window_sums` (8 bytes each): bounds
 #: its memory; more accounts are processed in consecutive account ranges.
 GRID_CELLS = 1 << 25
 

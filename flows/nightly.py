@@ -67,6 +67,7 @@ def nightly_flow(
     as_of: date | None = None,
     config_path: Path | None = None,
     cases_path: Path | None = None,
+    *,
     dask: str | None = None,
 ) -> RunSummary:
     """Score the lake's accounts and store scores and alerts in ``db``, then add the new alerts

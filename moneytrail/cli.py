@@ -218,6 +218,7 @@ def run(
     new: Annotated[
         bool, typer.Option("--new", help="Incremental: score every date partition not scored yet.")
     ] = False,
+    *,
     dask: Annotated[
         str | None,
         typer.Option(

@@ -147,6 +147,22 @@ def test_no_default_rule_fires_on_lookalikes(name: str, positive: dict, benign: 
     assert fired == [], f"{lookalike}: {fired}"
 
 
+def test_dormant_spike_needs_few_counterparties() -> None:
+    """A payroll employer's first observed week spikes against an empty history too; its many
+    payees keep it out of dormant_spike_7d, while the same flows through two counterparties fire."""
+    spike = dict(
+        kind="business",
+        account_age_days=1_500,
+        in_amount_spike_7d=600,
+        out_amount_spike_7d=250,
+        in_amount_7d=120_000,
+        out_amount_7d=110_000,
+    )
+    rows = [dict(spike, fan_in_degree_30d=2, fan_out_degree_30d=2), dict(spike, fan_out_degree_30d=40)]
+    frame = feature_frame([feature_row(**r) for r in rows])
+    assert _detector("dormant_spike_7d", frame).predict(frame).tolist() == [-1, 1]
+
+
 def test_rules_on_clean_account_do_not_fire() -> None:
     frame = feature_frame([feature_row(in_amount_30d=4_000, out_amount_30d=3_500, in_count_30d=2)])
     assert all(frame.select(rule_score(r, 0.5)).item() == 0 for r in DEFAULT_RULES)

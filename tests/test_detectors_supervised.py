@@ -132,11 +132,16 @@ def _history(days: int = 20, seed: int = 0) -> tuple[pl.LazyFrame, list[str]]:
     return _tx(rows + planted + cash), [r[0] for r in planted]
 
 
-def test_supervised_scores_learn_from_labels_known_before_the_run() -> None:
-    transactions, planted = _history()
-    labels = pl.DataFrame({"tx_id": planted}).with_columns(
+def read_labels_frame(tx_ids: list[str]) -> pl.DataFrame:
+    """Labels as :func:`read_transaction_labels` returns them: every listed transaction laundering."""
+    return pl.DataFrame({"tx_id": tx_ids}).with_columns(
         pl.lit(1, pl.Int8).alias("label"), pl.lit(None, pl.Datetime("us", "UTC")).alias("known_at")
     )
+
+
+def test_supervised_scores_learn_from_labels_known_before_the_run() -> None:
+    transactions, planted = _history()
+    labels = read_labels_frame(planted)
     config = SupervisedConfig(labels=Path("unused"), train_days=14, max_iter=20)
     run_day = dt.date(2026, 1, 20)
     out = supervised_scores(transactions, labels, [run_day], config, seed=0)
@@ -177,3 +182,17 @@ def test_supervised_mode_is_a_config_option(tmp_path: Path) -> None:
     toml.write_text('[detectors.supervised]\nlabels = "x"\nweigth = 0.5\n')
     with pytest.raises(ConfigError, match="weigth"):
         load_config(toml)
+
+
+def test_supervised_scores_can_use_account_features_of_earlier_days() -> None:
+    transactions, planted = _history()
+    labels = read_labels_frame(planted)
+    accounts = _features(
+        [(a, dt.date(2026, 1, 1) + dt.timedelta(days=d), float(d)) for a in ("M1", "A01") for d in range(19)]
+    )
+    config = SupervisedConfig(labels=Path("unused"), train_days=14, max_iter=20)
+    out = supervised_scores(
+        transactions, labels, [dt.date(2026, 1, 20)], config, seed=0, account_features=accounts
+    )
+    by_account = dict(zip(out["account_id"], out[SUPERVISED_COLUMN], strict=True))
+    assert by_account["M1"] > max(v for k, v in by_account.items() if k not in {"M1", "M2"})
