@@ -82,6 +82,25 @@ def _validate(features: pl.DataFrame, config: DetectorConfig, rules: list[RuleSp
         )
 
 
+def key_order(features: pl.DataFrame) -> pl.DataFrame:
+    """``features`` with its row number as ``__row``, sorted by the keys (then that number): the
+    order the anomaly model is fitted and scored in, so that the input's row order does not matter."""
+    return features.with_row_index(_ROW).sort([*KEYS, _ROW])
+
+
+def fit_anomaly_model(
+    features: pl.DataFrame, config: DetectorConfig, rng: np.random.Generator
+) -> PeerGroupModel:
+    """The anomaly model :func:`score_accounts` fits on ``features`` with the same ``rng``.
+
+    Its ``decision_scores_`` are the suspicion of the rows of :func:`key_order`, in that order, and
+    ``suspicion_score`` of any slice of those rows returns the same values (each group model scores
+    a row alone), so the rows can be scored in parts and passed back with ``fitted``.
+    """
+    _validate(features, config, enabled_rules(config))
+    return anomaly_model(config, rng, features).fit(key_order(features))
+
+
 def _empty(typologies: list[str], features: pl.DataFrame) -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {
         "account_id": features.schema["account_id"],
@@ -96,7 +115,13 @@ def _empty(typologies: list[str], features: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def score_accounts(features: pl.DataFrame, config: DetectorConfig, rng: np.random.Generator) -> pl.DataFrame:
+def score_accounts(
+    features: pl.DataFrame,
+    config: DetectorConfig,
+    rng: np.random.Generator,
+    *,
+    fitted: tuple[PeerGroupModel, np.ndarray] | None = None,
+) -> pl.DataFrame:
     """Score every ``(account_id, eval_date)`` row of a feature table.
 
     Parameters
@@ -107,6 +132,10 @@ def score_accounts(features: pl.DataFrame, config: DetectorConfig, rng: np.rando
         Rules, anomaly-model and combiner settings.
     rng : numpy.random.Generator
         Seeds the anomaly model; the same seed and input give the same output.
+    fitted : (PeerGroupModel, numpy.ndarray), optional
+        The model :func:`fit_anomaly_model` fitted on ``features`` and the suspicion of the rows of
+        :func:`key_order` (its ``decision_scores_``, or ``suspicion_score`` computed in parts);
+        then ``rng`` is not used.
 
     Returns
     -------
@@ -129,9 +158,13 @@ def score_accounts(features: pl.DataFrame, config: DetectorConfig, rng: np.rando
         return _empty(typologies, features)
 
     # Fit and score in key order so the result does not depend on the input's row order.
-    frame = features.with_row_index(_ROW).sort([*KEYS, _ROW])
-    model = anomaly_model(config, rng, features).fit(frame)
-    suspicion = model.decision_scores_  # fit scored every row once; flag and percentile derive from it
+    frame = key_order(features)
+    if fitted is None:
+        model = anomaly_model(config, rng, features).fit(frame)
+        fitted = model, model.decision_scores_  # fit scored every row once; flag and percentile use it
+    model, suspicion = fitted
+    if suspicion.shape != (frame.height,):
+        raise ValueError(f"fitted suspicion has shape {suspicion.shape}; expected ({frame.height},)")
     frame = frame.with_columns(
         pl.Series(ANOMALY_COLUMN, model.peer_percentile(frame, suspicion=suspicion)),
         pl.Series(ANOMALY_FLAG_COLUMN, suspicion > model.threshold_),

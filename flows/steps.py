@@ -22,6 +22,7 @@ import polars as pl
 import detectors
 import features
 from detectors.config import AlertConfig, DetectorConfig
+from detectors.peers import PeerGroupModel
 from features.config import FeatureConfig
 from flows import history
 from moneytrail import __version__, lake, schemas
@@ -180,14 +181,17 @@ def score(
     *,
     lake_path: Path | None = None,
     as_of: date | None = None,
+    fitted: tuple[PeerGroupModel, np.ndarray] | None = None,
 ) -> Path:
     """Score every (account, eval date) row and write ``out_dir/scores.parquet``.
 
     With ``lake_path``, a second stage propagates hub scores to the counterparties that fed
     them (:func:`detectors.propagate_scores`), reading only edges up to the end of ``as_of``.
+    ``fitted``: the anomaly model and suspicion scores computed elsewhere (see
+    :func:`detectors.scoring.score_accounts`).
     """
     table = pl.read_parquet(features_path)
-    scores = detectors.score_accounts(table, config, np.random.default_rng(seed))
+    scores = detectors.score_accounts(table, config, np.random.default_rng(seed), fitted=fitted)
     if lake_path is not None and config.propagation.enabled and scores.height:
         start = scores["eval_date"].min() - timedelta(days=config.propagation.window_days)
         end = None if as_of is None else as_of + timedelta(days=1)

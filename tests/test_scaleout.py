@@ -7,11 +7,13 @@ import datetime as dt
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from features import FeatureConfig, compute_features, shards
+from flows import steps
 from moneytrail.config import Config, ScaleOutConfig
 
 #: Window totals are differences of running sums over every leg in key order; a shard's sums see
@@ -79,6 +81,53 @@ def test_dask_target_is_checked_and_does_not_change_the_config_hash() -> None:
     assert scaled.fingerprint() == Config().fingerprint()
 
 
+def _population(n: int, seed: int) -> pl.DataFrame:
+    """Individuals and businesses at different scales, rows in no particular order."""
+    from detectors.testing import feature_frame, feature_row
+
+    rng = np.random.default_rng(seed)
+    business = rng.random(n) < 0.3
+    scale = np.where(business, 300_000.0, 3_000.0) * rng.lognormal(0, 0.5, n)
+    rows = [
+        feature_row(
+            f"A{i:04d}",
+            kind="business" if b else "individual",
+            in_amount_30d=float(x),
+            out_amount_30d=float(x * rng.uniform(0.3, 1.1)),
+            in_count_30d=float(rng.poisson(8)),
+        )
+        for i, (b, x) in enumerate(zip(business, scale, strict=True))
+    ]
+    return feature_frame(rows).sample(fraction=1.0, shuffle=True, seed=seed)
+
+
+@pytest.mark.parametrize("method", ["isolation_forest", "ensemble"])
+def test_a_model_fitted_once_scores_slices_exactly_as_the_single_process_fit(method: str) -> None:
+    """Fit once, score the key-ordered rows in three slices: the same suspicion as the fit's own
+    scores, and score_accounts given them returns exactly the single-process scores."""
+    from detectors import DetectorConfig, score_accounts
+    from detectors.scoring import fit_anomaly_model, key_order
+
+    features = _population(700, seed=3)
+    # businesses (~210 rows) fall back to the pooled model; the fit draws a subsample
+    config = DetectorConfig(
+        anomaly_method=method,
+        isolation_forest_trees=30,
+        anomaly_min_group_rows=300,
+        anomaly_max_fit_rows=400,
+        anomaly_ensemble_fit_rows=300,
+    )
+    model = fit_anomaly_model(features, config, np.random.default_rng(7))
+    rows = key_order(features)
+    suspicion = np.concatenate([model.suspicion_score(part) for part in rows.iter_slices(250)])
+    np.testing.assert_array_equal(suspicion, model.decision_scores_)
+    expected = score_accounts(features, config, np.random.default_rng(7))
+    got = score_accounts(features, config, np.random.default_rng(0), fitted=(model, suspicion))
+    assert_frame_equal(got, expected, check_exact=True)
+    with pytest.raises(ValueError, match="shape"):
+        score_accounts(features, config, np.random.default_rng(0), fitted=(model, suspicion[1:]))
+
+
 def _assert_cluster_run_equals_single_process_run(lake: Path, out: Path, as_of: dt.date | None) -> None:
     from flows.nightly import nightly_flow
 
@@ -99,6 +148,16 @@ def _assert_cluster_run_equals_single_process_run(lake: Path, out: Path, as_of: 
     )
     shard_rows = pl.read_json(scaled.run_dir / "shards.json")
     assert shard_rows.height == 2 and shard_rows["rows"].sum() == read(single, "features.parquet").height
+    # The score step (model fitted once, rows scored by two shard tasks) equals, bit for bit, the
+    # single-process score step on the same feature table.
+    suspicion = sorted((scaled.run_dir / "shards").glob("suspicion-*.parquet"))
+    rows = sum(pl.read_parquet(f).height for f in suspicion)  # scores also hold propagated rows
+    assert len(suspicion) == 2 and rows == read(scaled, "features.parquet").height
+    config = Config()
+    plain = steps.score(
+        scaled.run_dir / "features.parquet", out, config.detectors, config.seed, lake_path=lake, as_of=as_of
+    )
+    assert_frame_equal(two, pl.read_parquet(plain), check_exact=True)
 
 
 @pytest.mark.usefixtures("prefect_harness")
