@@ -94,22 +94,21 @@ class PropagationConfig(_Strict):
 
 
 class SupervisedConfig(_Strict):
-    """Supervised mode (``detectors.supervised``): a transaction classifier trained on labels.
+    """Parameters of :func:`detectors.supervised.supervised_scores`: a transaction classifier
+    trained on labels (library API and ``bench/supervised.py``; not yet a run option, see
+    docs/DETECTORS.md, Supervised mode).
 
     ``labels`` is a Parquet or CSV file with ``tx_id`` (laundering transactions), optionally
     ``label`` (1/0, default 1) and ``known_at`` (timestamp: when the label became known), or a
-    generator output folder / lake holding ``labels/transactions.parquet``. A run trains on the
-    transactions of the ``train_days`` days before its first evaluation date, with the labels
-    known before that date, and scores the transactions of its evaluation dates.
+    generator output folder / lake holding ``labels/transactions.parquet``. The model trains on
+    the transactions of the ``train_days`` days before the first evaluation date, with the
+    labels known before that date, and scores the transactions of the evaluation dates.
     """
 
     labels: Path
     train_days: int = Field(default=60, ge=2)
     #: Boosting iterations of ``GradientBoostedDetector`` (HistGradientBoostingClassifier).
     max_iter: int = Field(default=100, ge=1)
-    #: Weight of the model's account score (max over the account's transactions of a day) in
-    #: the combiner.
-    weight: float = Field(default=0.2, ge=0.0, le=1.0)
 
 
 class DetectorConfig(_Strict):
@@ -165,8 +164,6 @@ class DetectorConfig(_Strict):
     max_reasons: int = Field(default=5, ge=1)
     #: Second stage: counterparty propagation (``detectors.propagate_scores``).
     propagation: PropagationConfig = PropagationConfig()
-    #: Supervised mode (None: off; needs labels, see :class:`SupervisedConfig`).
-    supervised: SupervisedConfig | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DetectorConfig:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from pydantic import ValidationError
 
 from detectors.config import SupervisedConfig
 from detectors.supervised import (
@@ -172,15 +173,16 @@ def test_transaction_labels_are_read_and_checked(tmp_path: Path) -> None:
         read_transaction_labels(tmp_path / "x.parquet")
 
 
-def test_supervised_mode_is_a_config_option(tmp_path: Path) -> None:
-    assert load_config().detectors.supervised is None  # off by default
-    toml = tmp_path / "moneytrail.toml"
-    toml.write_text('[detectors.supervised]\nlabels = "labels.parquet"\ntrain_days = 30\n')
-    supervised = load_config(toml).detectors.supervised
-    assert supervised is not None
-    assert (supervised.labels, supervised.train_days) == (Path("labels.parquet"), 30)
-    toml.write_text('[detectors.supervised]\nlabels = "x"\nweigth = 0.5\n')
-    with pytest.raises(ConfigError, match="weigth"):
+def test_supervised_parameters_are_validated(tmp_path: Path) -> None:
+    config = SupervisedConfig(labels=Path("labels.parquet"), train_days=30)
+    assert (config.labels, config.train_days, config.max_iter) == (Path("labels.parquet"), 30, 100)
+    with pytest.raises(ValidationError, match="weigth"):
+        SupervisedConfig(labels=Path("x"), weigth=0.5)
+    with pytest.raises(ValidationError, match="train_days"):
+        SupervisedConfig(labels=Path("x"), train_days=1)
+    toml = tmp_path / "moneytrail.toml"  # not a run option yet: a run must not silently ignore it
+    toml.write_text('[detectors.supervised]\nlabels = "labels.parquet"\n')
+    with pytest.raises(ConfigError, match="supervised"):
         load_config(toml)
 
 
