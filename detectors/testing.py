@@ -38,6 +38,18 @@ def feature_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return frame.with_columns(pl.col(numeric).cast(pl.Float64))
 
 
+def edge_frame(rows: list[tuple[str, str, float, dt.date]]) -> pl.DataFrame:
+    """Return propagation edges (``src_account, dst_account, amount, eval_date``) from tuples."""
+    return pl.DataFrame(
+        {
+            "src_account": [r[0] for r in rows],
+            "dst_account": [r[1] for r in rows],
+            "amount": [r[2] for r in rows],
+            "eval_date": [r[3] for r in rows],
+        }
+    )
+
+
 #: (rule name, positive row values, benign look-alike row values, what the look-alike is)
 RULE_CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     (

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from detectors import PropagationConfig, propagate_scores
 from detectors.propagation import SOURCE_COLUMN, _collectors, _edge_dates
+from detectors.testing import edge_frame
 
 D = date(2026, 3, 1)
 
@@ -30,19 +31,8 @@ def _scores(accounts: list[str], day: date = D) -> pl.DataFrame:
     )
 
 
-def _edges(rows: list[tuple[str, str, float, date]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "src_account": [r[0] for r in rows],
-            "dst_account": [r[1] for r in rows],
-            "amount": [r[2] for r in rows],
-            "eval_date": [r[3] for r in rows],
-        }
-    )
-
-
 SENDERS = [("S1", 4_000.0), ("S2", 3_000.0), ("S3", 2_500.0)]
-EDGES = _edges(
+EDGES = edge_frame(
     [(s, "COLLECTOR", amount, D - timedelta(days=3)) for s, amount in SENDERS]
     # A fourth payer spends most of its money elsewhere: not exclusive.
     + [("SHOPPER", "COLLECTOR", 5_000.0, D - timedelta(days=2)), ("SHOPPER", "RENT", 9_000.0, D)]
@@ -79,7 +69,7 @@ def test_too_few_exclusive_payers_or_the_stage_off_make_no_collector() -> None:
 def test_collector_score_grows_with_the_number_of_exclusive_payers() -> None:
     config = PropagationConfig(collector_min_payers=3, collector_saturation_payers=12)
     senders = [f"S{i:02d}" for i in range(6)]
-    edges = _edges(
+    edges = edge_frame(
         [(s, "COLLECTOR", 2_000.0, D) for s in senders] + [("X", "Y", 1.0, D - timedelta(days=40))]
     )
     hub = _collectors(_scores(["COLLECTOR", *senders]), _edge_dates(edges), config, 3).collect()
@@ -109,7 +99,7 @@ def test_no_collector_while_the_transfers_given_cover_less_than_one_window() -> 
     """Within ``window_days`` of the first transfer a payer seen for a few days looks exclusive."""
 
     def since(days: int) -> pl.DataFrame:
-        first = _edges([("RENT", "SHOPPER", 10.0, D - timedelta(days=days))])
+        first = edge_frame([("RENT", "SHOPPER", 10.0, D - timedelta(days=days))])
         return pl.concat([EDGES.filter(pl.col("eval_date") > D - timedelta(days=10)), first])
 
     assert propagate_scores(_scores(ACCOUNTS), since(28))[SOURCE_COLUMN].null_count() == len(ACCOUNTS)
@@ -162,7 +152,7 @@ def test_collectors_match_a_brute_force_reference(edges: list[tuple], offsets: l
     dates = sorted({date(2026, 1, 1) + timedelta(days=o) for o in offsets})
     config = PropagationConfig(window_days=20, peer_window_days=45, collector_saturation_payers=4)
     scores = pl.DataFrame({"account_id": ["A"] * len(dates), "eval_date": dates})
-    frame = _edge_dates(_edges(edges)) if edges else _edge_dates(_edges([("A", "B", 1.0, D)])).clear()
+    frame = _edge_dates(edge_frame(edges)) if edges else _edge_dates(edge_frame([("A", "B", 1.0, D)])).clear()
     hubs = _collectors(scores, frame, config, 2).collect()
     low, high = config.collector_scores
     expected = _reference(edges, dates, config)

@@ -11,6 +11,7 @@ from polars.testing import assert_frame_equal
 from detectors import DetectorConfig, PropagationConfig, propagate_scores, select_alerts
 from detectors.config import AlertConfig
 from detectors.propagation import PROPAGATED_COLUMN, SOURCE_COLUMN
+from detectors.testing import edge_frame
 
 D = date(2026, 1, 31)
 
@@ -29,17 +30,6 @@ def _scores(rows: list[tuple[str, date, float, str | None]]) -> pl.DataFrame:
     )
 
 
-def _edges(rows: list[tuple[str, str, float, date]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "src_account": [r[0] for r in rows],
-            "dst_account": [r[1] for r in rows],
-            "amount": [r[2] for r in rows],
-            "eval_date": [r[3] for r in rows],
-        }
-    )
-
-
 SCORES = _scores(
     [
         ("HUB", D, 0.8, "structuring"),
@@ -48,7 +38,7 @@ SCORES = _scores(
         ("OTHER", D, 0.3, None),
     ]
 )
-EDGES = _edges(
+EDGES = edge_frame(
     [
         ("SMURF", "HUB", 9_500.0, date(2026, 1, 20)),
         ("SMURF", "HUB", 9_400.0, date(2026, 1, 25)),
@@ -131,11 +121,11 @@ def test_timestamps_work_like_dates_and_the_window_is_inclusive() -> None:
     )
     assert_frame_equal(propagate_scores(SCORES, edges), propagate_scores(SCORES, EDGES))
     # The payment exactly window_days - 1 days before the hub date counts, one day earlier does not.
-    edge = _edges([("OTHER", "HUB", 5_000.0, date(2026, 1, 2))])
+    edge = edge_frame([("OTHER", "HUB", 5_000.0, date(2026, 1, 2))])
     assert propagate_scores(SCORES, edge)[SOURCE_COLUMN].to_list()[3] == "HUB"
-    edge = _edges([("OTHER", "HUB", 5_000.0, date(2026, 1, 1))])
+    edge = edge_frame([("OTHER", "HUB", 5_000.0, date(2026, 1, 1))])
     assert propagate_scores(SCORES, edge)[SOURCE_COLUMN].null_count() == 4
-    edge = _edges([("OTHER", "HUB", 5_000.0, date(2026, 2, 1))])  # after the evaluation date
+    edge = edge_frame([("OTHER", "HUB", 5_000.0, date(2026, 2, 1))])  # after the evaluation date
     assert propagate_scores(SCORES, edge)[SOURCE_COLUMN].null_count() == 4
     stamped = pl.DataFrame(
         {
@@ -152,7 +142,7 @@ def test_max_per_hub_keeps_the_largest_payers_ties_by_account_id() -> None:
     scores = _scores(
         [("HUB", D, 0.8, "structuring"), ("B", D, 0.0, None), ("A", D, 0.0, None), ("C", D, 0.0, None)]
     )
-    edges = _edges([("A", "HUB", 5_000.0, D), ("B", "HUB", 5_000.0, D), ("C", "HUB", 9_000.0, D)])
+    edges = edge_frame([("A", "HUB", 5_000.0, D), ("B", "HUB", 5_000.0, D), ("C", "HUB", 9_000.0, D)])
     one = propagate_scores(scores, edges)
     assert one.filter(pl.col(SOURCE_COLUMN).is_not_null())["account_id"].to_list() == ["C"]
     two = propagate_scores(scores, edges, PropagationConfig(max_per_hub=2))
@@ -161,7 +151,7 @@ def test_max_per_hub_keeps_the_largest_payers_ties_by_account_id() -> None:
 
 def test_outbound_typologies_propagate_to_payees() -> None:
     scores = _scores([("HUB", D, 0.8, "structuring"), ("PAYEE", D, 0.0, None)])
-    edges = _edges([("HUB", "PAYEE", 20_000.0, D)])
+    edges = edge_frame([("HUB", "PAYEE", 20_000.0, D)])
     assert propagate_scores(scores, edges)[SOURCE_COLUMN].null_count() == 2
     config = PropagationConfig(inbound_typologies=(), outbound_typologies=("structuring",))
     payee = propagate_scores(scores, edges, config).row(1, named=True)
@@ -204,13 +194,13 @@ def test_deterministic_and_independent_of_row_order() -> None:
 def test_large_amounts_are_formatted_with_separators() -> None:
     scores = _scores([("HUB", D, 0.9, "structuring"), ("RICH", D, 0.0, None)])
     for amount, text in [(1_234_567_891.0, "1,234,567,891"), (1_000_005.0, "1,000,005"), (1_000.4, "1,000")]:
-        out = propagate_scores(scores, _edges([("RICH", "HUB", amount, D)]))
+        out = propagate_scores(scores, edge_frame([("RICH", "HUB", amount, D)]))
         assert out.row(1, named=True)["reasons"][0].startswith(f"paid USD {text} to account HUB")
 
 
 def test_peer_share_is_measured_over_the_longer_peer_window() -> None:
     """An escrow-like payer that paid many others in the weeks before is no dedicated funder."""
-    edges = _edges(
+    edges = edge_frame(
         [
             ("SMURF", "HUB", 9_500.0, date(2026, 1, 20)),
             ("SMURF", "SELLER1", 90_000.0, date(2025, 12, 10)),  # 52 days before the hub date
