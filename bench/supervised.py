@@ -37,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_gfp  # bench/ is sys.path[0] when this script runs
 import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
@@ -54,16 +55,9 @@ TX_ATTRIBUTES = ("log_amount", "round_100", "hour", "weekday", "cross_border")
 
 
 def gfp_params(window_days: int, threads: int) -> dict:
-    """Fan/degree/scatter-gather/temporal-cycle patterns over ``window_days`` (the settings of
-    ``bench/bench_gfp.py``) plus vertex statistics of the amount, as in the AMLworld GFP setup."""
-    params: dict = {"num_threads": threads, "time_window": -1, "lc-cycle": False}
-    for pattern in ("fan", "degree", "scatter-gather", "temp-cycle"):
-        params |= {
-            pattern: True,
-            f"{pattern}_tw": window_days * 86_400,
-            f"{pattern}_bins": list(range(2, 31)),
-        }
-    return params | {"vertex_stats": True, "vertex_stats_cols": [4]}
+    """``bench/bench_gfp.py``'s pattern settings plus vertex statistics of the amount, as in the
+    AMLworld GFP setup."""
+    return bench_gfp.gfp_params(window_days, threads) | {"vertex_stats": True, "vertex_stats_cols": [4]}
 
 
 def gfp_edges(tx: pl.DataFrame) -> np.ndarray:
